@@ -1,0 +1,93 @@
+//! A secp256k1 key that signs transactions and EIP-712 data; it never prints its secret.
+
+use alloy_consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy_eips::eip2718::Encodable2718;
+use alloy_primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy_signer::SignerSync;
+use alloy_signer_local::PrivateKeySigner;
+use alloy_sol_types::{Eip712Domain, SolStruct};
+
+use crate::chain::{CallRequest, Chain, Receipt};
+use crate::error::{ChainError, Result};
+
+/// A signing key. The secret lives in `k256`'s zeroizing key type; `Debug` shows only
+/// the address.
+#[derive(Clone)]
+pub struct Wallet {
+    signer: PrivateKeySigner,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet").field("address", &self.address()).finish_non_exhaustive()
+    }
+}
+
+impl Wallet {
+    /// A fresh random key.
+    pub fn random() -> Wallet {
+        Wallet { signer: PrivateKeySigner::random() }
+    }
+
+    /// A key from 32 bytes of hex (with or without `0x`). The error never echoes the input.
+    pub fn from_hex(secret: &str) -> Result<Wallet> {
+        let signer = secret
+            .trim()
+            .parse::<PrivateKeySigner>()
+            .map_err(|_| ChainError::Invalid("not a valid secp256k1 private key (expected 32 bytes of hex)".into()))?;
+        Ok(Wallet { signer })
+    }
+
+    /// The key's Ethereum address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+
+    /// Signs a 32-byte digest; returns the 65-byte `r ‖ s ‖ v` signature.
+    pub fn sign_digest(&self, digest: B256) -> Result<Bytes> {
+        let sig =
+            self.signer.sign_hash_sync(&digest).map_err(|e| ChainError::Invalid(format!("signing failed: {e}")))?;
+        Ok(Bytes::from(sig.as_bytes().to_vec()))
+    }
+
+    /// Signs EIP-712 typed data.
+    pub fn sign_typed<T: SolStruct>(&self, value: &T, domain: &Eip712Domain) -> Result<Bytes> {
+        self.sign_digest(value.eip712_signing_hash(domain))
+    }
+
+    /// Builds, signs and submits an EIP-1559 transaction calling `to` (or creating a
+    /// contract when `None`), then waits for its receipt. A revert found while
+    /// estimating gas is returned as [`ChainError::Reverted`] and nothing is sent.
+    pub async fn send(&self, chain: &dyn Chain, chain_id: u64, to: Option<Address>, input: Bytes) -> Result<Receipt> {
+        let from = self.address();
+        let request = CallRequest { from: Some(from), to, input: input.clone() };
+        let gas_limit = chain.estimate_gas(&request).await?;
+        let nonce = chain.transaction_count(from).await?;
+        let fees = chain.fees().await?;
+        let tx = TxEip1559 {
+            chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas: fees.max_fee_per_gas,
+            max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+            to: to.map_or(TxKind::Create, TxKind::Call),
+            value: U256::ZERO,
+            access_list: Default::default(),
+            input,
+        };
+        let signature = self
+            .signer
+            .sign_hash_sync(&tx.signature_hash())
+            .map_err(|e| ChainError::Invalid(format!("signing failed: {e}")))?;
+        let envelope = TxEnvelope::from(tx.into_signed(signature));
+        let receipt = chain.send_raw_transaction(envelope.encoded_2718().into()).await?;
+        if !receipt.success {
+            return Err(ChainError::Reverted {
+                contract: "transaction",
+                reason: format!("mined in block {} but reverted", receipt.block_number),
+                data: Bytes::new(),
+            });
+        }
+        Ok(receipt)
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of hearth-chain, one module per topic; the contract suite runs
+//! against both backends (embedded, and a real anvil started on a free port).
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod artifacts;
+mod contracts;
+mod embedded;
+mod harness;
+mod rpc;
