@@ -12,7 +12,9 @@ pub const LOGS_PER_QUERY_MAX: usize = 10_000;
 pub const RPC_TIMEOUT_SECS: u64 = 10;
 /// How long to wait for a submitted transaction to be mined.
 pub const RECEIPT_WAIT_SECS_MAX: u64 = 120;
-/// Pause between polls for a receipt.
-pub const RECEIPT_POLL_MILLIS: u64 = 50;
+/// First pause between polls for a receipt; it doubles up to [`RECEIPT_POLL_MILLIS_MAX`].
+pub const RECEIPT_POLL_MILLIS_MIN: u64 = 1;
+/// Longest pause between polls for a receipt.
+pub const RECEIPT_POLL_MILLIS_MAX: u64 = 250;
 /// Longest line of the embedded chain's journal (a record holds one transaction).
 pub const JOURNAL_LINE_BYTES_MAX: usize = 2 * RAW_TX_BYTES_MAX + 1024;

@@ -14,7 +14,7 @@ use alloy_transport::TransportErrorKind;
 use crate::chain::{Backend, CallRequest, Chain, Fees, LogEntry, LogFilter, Receipt};
 use crate::contracts::decode_revert;
 use crate::error::{ChainError, Result};
-use crate::limits::{LOGS_PER_QUERY_MAX, RECEIPT_POLL_MILLIS, RECEIPT_WAIT_SECS_MAX, RPC_TIMEOUT_SECS};
+use crate::limits::{LOGS_PER_QUERY_MAX, RECEIPT_POLL_MILLIS_MAX, RECEIPT_POLL_MILLIS_MIN, RECEIPT_WAIT_SECS_MAX, RPC_TIMEOUT_SECS};
 
 /// A chain reached over JSON-RPC (HTTP).
 #[derive(Debug, Clone)]
@@ -162,6 +162,7 @@ impl Chain for RpcChain {
             self.bounded("eth_sendRawTransaction", async { self.provider.send_raw_transaction(&raw).await }).await?;
         let hash = *pending.tx_hash();
         let started = Instant::now();
+        let mut pause = RECEIPT_POLL_MILLIS_MIN;
         loop {
             let receipt = self
                 .bounded("eth_getTransactionReceipt", async { self.provider.get_transaction_receipt(hash).await })
@@ -183,7 +184,8 @@ impl Chain for RpcChain {
                     reason: format!("transaction {hash} not mined within {RECEIPT_WAIT_SECS_MAX} s"),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(RECEIPT_POLL_MILLIS)).await;
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            pause = (pause * 2).min(RECEIPT_POLL_MILLIS_MAX);
         }
     }
 

@@ -134,7 +134,7 @@ async fn a_corrupted_journal_is_an_error_and_is_left_as_it_was() {
     record.replace_range(at..at + 1, flipped);
     let corrupted = lines.join("\n") + "\n";
     std::fs::write(&path, &corrupted).unwrap();
-    let err = EmbeddedChain::open(dir.path(), EmbeddedConfig::default()).err().expect("must refuse");
+    let err = EmbeddedChain::open(dir.path(), EmbeddedConfig::default()).expect_err("must refuse");
     let message = err.to_string();
     assert!(matches!(err, ChainError::Corrupted { .. }), "{message}");
     assert!(message.contains(JOURNAL_FILE) && message.contains("record 1"), "{message}");
@@ -147,7 +147,7 @@ async fn a_journal_of_another_chain_id_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     one_grant(dir.path()).await;
     let other = EmbeddedConfig { chain_id: 7, ..EmbeddedConfig::default() };
-    let err = EmbeddedChain::open(dir.path(), other).err().expect("must refuse");
+    let err = EmbeddedChain::open(dir.path(), other).expect_err("must refuse");
     assert!(matches!(err, ChainError::WrongChainId { expected: 7, actual: EMBEDDED_CHAIN_ID }), "{err}");
 }
 
@@ -157,7 +157,7 @@ async fn a_reverting_transaction_is_not_mined_and_keeps_the_nonce() {
     let clock = ManualClock::new(T0);
     let c = open(dir.path(), &clock).await.unwrap();
     let stranger = Wallet::random();
-    let err = c.permissions().revoke(&stranger, alloy_primitives::B256::repeat_byte(1)).await.err().expect("revert");
+    let err = c.permissions().revoke(&stranger, alloy_primitives::B256::repeat_byte(1)).await.expect_err("revert");
     assert!(err.to_string().contains("UnknownGrant"), "{err}");
     assert_eq!(c.chain().block_number().await.unwrap(), 0);
     assert_eq!(c.chain().transaction_count(stranger.address()).await.unwrap(), 0);
@@ -172,7 +172,7 @@ async fn a_transaction_for_another_chain_is_refused() {
     let call = hearth_chain::bindings::PermissionRegistry::noncesCall { owner: w.address() };
     let input = alloy_sol_types::SolCall::abi_encode(&call).into();
     let err =
-        w.send(c.chain().as_ref(), 1, Some(c.deployment().permission_registry), input).await.err().expect("refused");
+        w.send(c.chain().as_ref(), 1, Some(c.deployment().permission_registry), input).await.expect_err("refused");
     assert!(matches!(&err, ChainError::InvalidTransaction(m) if m.contains("chain id 1")), "{err}");
     assert_eq!(c.chain().block_number().await.unwrap(), 0);
 }

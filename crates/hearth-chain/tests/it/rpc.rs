@@ -10,7 +10,7 @@ use hearth_chain::{Chain, ChainError, Contracts, Deployment, RpcChain, deploy_su
 async fn an_unreachable_endpoint_is_a_clear_error() {
     // Port 1 on loopback: nothing listens there.
     let chain = RpcChain::new("http://user:secret@127.0.0.1:1").unwrap();
-    let err = chain.chain_id().await.err().expect("unreachable");
+    let err = chain.chain_id().await.expect_err("unreachable");
     let message = err.to_string();
     assert!(matches!(err, ChainError::Unreachable { .. }), "{message}");
     assert!(message.contains("127.0.0.1:1"), "{message}");
@@ -28,10 +28,10 @@ async fn a_wrong_chain_id_or_missing_contracts_are_refused() {
     let anvil = Anvil::start().unwrap();
     let chain: Arc<dyn Chain> = Arc::new(anvil.chain().unwrap());
     let deployment = deploy_suite(chain.as_ref(), &anvil.dev_wallet()).await.unwrap();
-    let err = Contracts::connect(chain.clone(), deployment, Some(1)).await.err().expect("wrong id");
+    let err = Contracts::connect(chain.clone(), deployment, Some(1)).await.expect_err("wrong id");
     assert!(matches!(err, ChainError::WrongChainId { expected: 1, actual: ANVIL_CHAIN_ID }), "{err}");
     Contracts::connect(chain.clone(), deployment, Some(ANVIL_CHAIN_ID)).await.expect("right id");
     let nowhere = Deployment::predict(alloy_primitives::Address::repeat_byte(9), 0);
-    let err = Contracts::connect(chain, nowhere, None).await.err().expect("no code");
+    let err = Contracts::connect(chain, nowhere, None).await.expect_err("no code");
     assert!(matches!(err, ChainError::MissingContract { contract: "ServerRegistry", .. }), "{err}");
 }
