@@ -63,6 +63,12 @@ pub enum ChainError {
         /// What is wrong with it, including the record number.
         reason: String,
     },
+    /// Another process has the embedded chain open.
+    #[error("embedded chain state {path} is in use by another hearth process")]
+    Busy {
+        /// The locked journal.
+        path: PathBuf,
+    },
     /// The embedded chain's state could not be read or written.
     #[error("embedded chain state {path}: {source}")]
     Io {

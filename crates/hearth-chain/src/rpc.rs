@@ -14,7 +14,9 @@ use alloy_transport::TransportErrorKind;
 use crate::chain::{Backend, CallRequest, Chain, Fees, LogEntry, LogFilter, Receipt};
 use crate::contracts::decode_revert;
 use crate::error::{ChainError, Result};
-use crate::limits::{LOGS_PER_QUERY_MAX, RECEIPT_POLL_MILLIS_MAX, RECEIPT_POLL_MILLIS_MIN, RECEIPT_WAIT_SECS_MAX, RPC_TIMEOUT_SECS};
+use crate::limits::{
+    LOGS_PER_QUERY_MAX, RECEIPT_POLL_MILLIS_MAX, RECEIPT_POLL_MILLIS_MIN, RECEIPT_WAIT_SECS_MAX, RPC_TIMEOUT_SECS,
+};
 
 /// A chain reached over JSON-RPC (HTTP).
 #[derive(Debug, Clone)]

@@ -38,6 +38,21 @@ impl Wallet {
         Ok(Wallet { signer })
     }
 
+    /// A key from its 32 secret bytes (as read from a key file or keystore).
+    pub fn from_secret_bytes(secret: &[u8; 32]) -> Result<Wallet> {
+        let signer = PrivateKeySigner::from_bytes(&B256::from(*secret))
+            .map_err(|_| ChainError::Invalid("the secret bytes are not a valid secp256k1 private key".into()))?;
+        Ok(Wallet { signer })
+    }
+
+    /// Signs `message` the EIP-191 way (`personal_sign`), as browser wallets do;
+    /// returns the 65-byte `r ‖ s ‖ v` signature. Deterministic (RFC 6979).
+    pub fn sign_message(&self, message: &[u8]) -> Result<Bytes> {
+        let sig =
+            self.signer.sign_message_sync(message).map_err(|e| ChainError::Invalid(format!("signing failed: {e}")))?;
+        Ok(Bytes::from(sig.as_bytes().to_vec()))
+    }
+
     /// The key's Ethereum address.
     pub fn address(&self) -> Address {
         self.signer.address()

@@ -87,6 +87,15 @@ fn corrupted(path: &Path, reason: String) -> ChainError {
     ChainError::Corrupted { path: path.to_owned(), reason }
 }
 
+/// Takes the journal's exclusive lock: one process at a time runs an embedded chain.
+fn lock(file: File, path: &Path) -> Result<File> {
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(ChainError::Busy { path: path.to_owned() }),
+        Err(fs::TryLockError::Error(source)) => Err(ChainError::Io { path: path.to_owned(), source }),
+    }
+}
+
 fn sync_dir(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
@@ -110,12 +119,14 @@ impl Journal {
         }
         fs::rename(&tmp, path).map_err(io(path))?;
         sync_dir(path)?;
-        let file = OpenOptions::new().append(true).open(path).map_err(io(path))?;
+        let file = lock(OpenOptions::new().append(true).open(path).map_err(io(path))?, path)?;
         Ok(Journal { file, path: path.to_owned(), last_check: B256::ZERO })
     }
 
     /// Opens and verifies an existing journal.
     pub fn open(path: &Path) -> Result<Opened> {
+        // Lock before reading, so no other process appends while this one replays.
+        let file = lock(OpenOptions::new().append(true).open(path).map_err(io(path))?, path)?;
         let mut raw = Vec::new();
         File::open(path).and_then(|mut f| f.read_to_end(&mut raw)).map_err(io(path))?;
         let complete = raw.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -152,7 +163,6 @@ impl Journal {
             f.set_len(complete as u64).map_err(io(path))?;
             f.sync_all().map_err(io(path))?;
         }
-        let file = OpenOptions::new().append(true).open(path).map_err(io(path))?;
         Ok(Opened { journal: Journal { file, path: path.to_owned(), last_check }, header, records, torn_tail_bytes })
     }
 
@@ -215,7 +225,18 @@ mod tests {
         assert!(opened.torn_tail_bytes > 0);
         let mut journal = opened.journal;
         journal.append(3, 103, &Bytes::from_static(b"tx-three"), B256::ZERO).expect("append");
+        drop(journal);
         assert_eq!(Journal::open(&path).expect("reopen").records.len(), 3);
+    }
+
+    #[test]
+    fn a_second_opener_is_refused_while_the_first_holds_the_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = sample(dir.path());
+        let first = Journal::open(&path).expect("open");
+        assert!(matches!(Journal::open(&path), Err(ChainError::Busy { .. })));
+        drop(first);
+        assert!(Journal::open(&path).is_ok(), "lock released on drop");
     }
 
     #[test]
