@@ -609,6 +609,11 @@ impl Data<'_> {
             .ok_or(ChainError::Decode { what: "DataRegistry receipt", reason: "no FileAdded event".into() })
     }
 
+    /// Marks a file removed; `owner` sends the transaction.
+    pub async fn remove_file(&self, owner: &Wallet, file_id: U256) -> Result<Receipt> {
+        self.0.transact(owner, DATA, self.address(), DataRegistry::removeFileCall { fileId: file_id }).await
+    }
+
     /// A file's record.
     pub async fn get(&self, file_id: U256) -> Result<DataRegistry::File> {
         self.0.view(DATA, self.address(), DataRegistry::getFileCall { fileId: file_id }).await

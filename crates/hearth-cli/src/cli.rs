@@ -20,9 +20,94 @@ pub struct Args {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create the data directory and the server's keys, and register the server on chain.
+    /// Never overwrites existing keys. The key file is sealed with a passphrase when
+    /// HEARTH_PASSPHRASE is set or --seal is given.
+    Init(InitArgs),
+    /// The owner's keys.
+    #[command(subcommand)]
+    Owner(OwnerCommand),
+    /// The owner's encrypted data.
+    #[command(subcommand)]
+    Data(DataCommand),
     /// Inspect or set up the chain that holds permissions.
     #[command(subcommand)]
     Chain(ChainCommand),
+}
+
+/// `hearth init`
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Create a new owner wallet (an Ethereum JSON keystore in the data directory),
+    /// protected by HEARTH_OWNER_PASSPHRASE or a prompted passphrase.
+    #[arg(long, conflicts_with = "owner_keystore")]
+    pub new_owner: bool,
+    /// The owner's existing Ethereum JSON keystore file.
+    #[arg(long, value_name = "FILE")]
+    pub owner_keystore: Option<PathBuf>,
+    /// Seal the server's key file with a passphrase asked at the terminal.
+    #[arg(long)]
+    pub seal: bool,
+    /// The URL this server will be reachable at (registered on chain).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8480")]
+    pub url: String,
+}
+
+/// `hearth owner …`
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Print the owner's age identity (derived from the owner's wallet), usable with
+    /// `age -d -i`, with its recipient as a comment. This prints a secret.
+    Identity,
+}
+
+/// `hearth data …`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Encrypt files to the server and the owner and store them (an age file already
+    /// encrypted to the server's recipient is verified and stored as it is).
+    Add {
+        /// Files to add.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The scope they belong to (e.g. `journal`, `messages.sms`).
+        #[arg(long)]
+        scope: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List stored files.
+    Ls {
+        /// Only this scope or pattern (`messages.*`, `*`).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decrypt a file to standard output.
+    Cat {
+        /// The file's id.
+        id: u64,
+    },
+    /// Delete a file (and mark it removed on chain).
+    Rm {
+        /// The file's id.
+        id: u64,
+    },
+    /// Write a copy of every file in a scope, re-encrypted to someone else's age recipient.
+    Export {
+        /// The scope or pattern to export.
+        #[arg(long)]
+        scope: String,
+        /// The age recipient (`age1…`) that alone can read the copy.
+        #[arg(long, value_name = "AGE_RECIPIENT")]
+        to: String,
+        /// Where to write `<id>.age` files.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
 }
 
 /// `hearth chain …`

@@ -4,7 +4,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use alloy_primitives::Address;
 use hearth_chain::ChainConfig;
+use hearth_store::BlobConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
@@ -14,13 +16,56 @@ pub const CONFIG_FILE: &str = "hearth.toml";
 /// Largest config file read.
 pub const CONFIG_BYTES_MAX: u64 = 1024 * 1024;
 
+/// The server's key file inside the data directory.
+pub const KEY_FILE: &str = "server.key";
+/// The owner keystore `hearth init --new-owner` creates inside the data directory.
+pub const OWNER_KEYSTORE_FILE: &str = "owner.keystore.json";
+
 /// The whole config file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Which chain holds permissions.
     #[serde(default)]
     pub chain: ChainConfig,
+    /// This server's public identity, written by `hearth init`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerSection>,
+    /// The owner's public identity, written by `hearth init`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerSection>,
+    /// Where blobs go (local disk by default, or S3).
+    #[serde(default = "local_blobs")]
+    pub store: BlobConfig,
+}
+
+fn local_blobs() -> BlobConfig {
+    BlobConfig::Local
+}
+
+/// `[server]`: public facts about this server (its keys are in [`KEY_FILE`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// The server's Ethereum address.
+    pub address: Address,
+    /// The server's age recipient: clients encrypt to it.
+    pub recipient: String,
+    /// The URL registered on chain.
+    pub url: String,
+}
+
+/// `[owner]`: public facts about the owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerSection {
+    /// The owner's wallet address.
+    pub address: Address,
+    /// The owner's age recipient (derived from a wallet signature): every file is also encrypted to it.
+    pub recipient: String,
+    /// The owner's keystore, when the CLI holds one (relative to the data directory or absolute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keystore: Option<PathBuf>,
 }
 
 /// The data directory chosen by flag, environment, or the platform default.
@@ -53,14 +98,19 @@ pub fn load(dir: &Path) -> Result<Config, CliError> {
     toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))
 }
 
-/// Writes the config of `dir` atomically (aside, then renamed over).
+/// Writes the config of `dir` atomically (aside, then renamed over), mode 0600: it may
+/// hold S3 credentials.
 pub fn save(dir: &Path, config: &Config) -> Result<(), CliError> {
     let path = dir.join(CONFIG_FILE);
     let bad = |reason: String| CliError::Config { path: path.clone(), reason };
     fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
     let text = toml::to_string_pretty(config).map_err(|e| bad(e.to_string()))?;
     let tmp = path.with_extension("toml.writing");
-    let mut f = fs::File::create(&tmp).map_err(|e| bad(e.to_string()))?;
+    let mut f = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)
+    }
+    .map_err(|e| bad(e.to_string()))?;
     f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| bad(e.to_string()))?;
     fs::rename(&tmp, &path).map_err(|e| bad(e.to_string()))
 }

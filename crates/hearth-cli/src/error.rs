@@ -8,6 +8,12 @@ pub enum CliError {
     /// From the chain layer.
     #[error("{0}")]
     Chain(#[from] hearth_chain::ChainError),
+    /// From keys and envelopes.
+    #[error("{0}")]
+    Crypto(#[from] hearth_crypto::CryptoError),
+    /// From the blob store.
+    #[error("{0}")]
+    Store(#[from] hearth_store::StoreError),
     /// The config file is unreadable or invalid.
     #[error("config {path}: {reason}")]
     Config {
@@ -16,7 +22,42 @@ pub enum CliError {
         /// What is wrong.
         reason: String,
     },
+    /// A file given on the command line cannot be used; nothing was stored.
+    #[error("{path}: {reason}")]
+    Input {
+        /// The file as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A stored file failed to read back.
+    #[error("file {id}: {reason}")]
+    File {
+        /// The file's id.
+        id: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The data directory has not been set up.
+    #[error("{0} is not initialised: run `hearth init` first")]
+    NotInitialised(PathBuf),
     /// A required setting is missing.
     #[error("{0}")]
     Missing(String),
+    /// An operating-system error outside the libraries.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// Whether this is only standard output closing early (`hearth data cat | head`),
+    /// which is not an error.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
 }

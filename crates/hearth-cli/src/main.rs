@@ -7,6 +7,8 @@ mod cli;
 mod commands;
 mod config;
 mod error;
+mod node;
+mod secrets;
 
 use std::process::ExitCode;
 
@@ -23,6 +25,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        // `hearth data cat … | head`: the reader left; not an error.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
