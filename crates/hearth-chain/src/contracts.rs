@@ -525,6 +525,53 @@ impl Apps<'_> {
         self.0.domain("hearth.AppRegistry", self.address())
     }
 
+    /// The app's signature over its registration with `nonce`.
+    pub fn sign_registration(
+        &self,
+        app: &Wallet,
+        recipient: &str,
+        name: &str,
+        url: &str,
+        nonce: U256,
+    ) -> Result<Bytes> {
+        let registration = typed::AppRegistration {
+            app: app.address(),
+            recipient: recipient.to_owned(),
+            name: name.to_owned(),
+            url: url.to_owned(),
+            nonce,
+        };
+        app.sign_typed(&registration, &self.domain())
+    }
+
+    /// Submits a registration signed by `app`; `relayer` pays.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn register_signed(
+        &self,
+        relayer: &Wallet,
+        app: Address,
+        recipient: &str,
+        name: &str,
+        url: &str,
+        nonce: U256,
+        signature: Bytes,
+    ) -> Result<Receipt> {
+        let call = AppRegistry::registerAppWithSigCall {
+            app,
+            recipient: recipient.to_owned(),
+            name: name.to_owned(),
+            url: url.to_owned(),
+            nonce,
+            signature,
+        };
+        self.0.transact(relayer, APPS, self.address(), call).await
+    }
+
+    /// The next unused nonce of `account`.
+    pub async fn nonce(&self, account: Address) -> Result<U256> {
+        self.0.view(APPS, self.address(), AppRegistry::noncesCall { owner: account }).await
+    }
+
     /// Registers `app` (signed by the app's key, relayed by `relayer`).
     pub async fn register(
         &self,
@@ -534,24 +581,9 @@ impl Apps<'_> {
         name: &str,
         url: &str,
     ) -> Result<Receipt> {
-        let nonce = self.0.view(APPS, self.address(), AppRegistry::noncesCall { owner: app.address() }).await?;
-        let registration = typed::AppRegistration {
-            app: app.address(),
-            recipient: recipient.to_owned(),
-            name: name.to_owned(),
-            url: url.to_owned(),
-            nonce,
-        };
-        let signature = app.sign_typed(&registration, &self.domain())?;
-        let call = AppRegistry::registerAppWithSigCall {
-            app: app.address(),
-            recipient: recipient.to_owned(),
-            name: name.to_owned(),
-            url: url.to_owned(),
-            nonce,
-            signature,
-        };
-        self.0.transact(relayer, APPS, self.address(), call).await
+        let nonce = self.nonce(app.address()).await?;
+        let signature = self.sign_registration(app, recipient, name, url, nonce)?;
+        self.register_signed(relayer, app.address(), recipient, name, url, nonce, signature).await
     }
 
     /// A registered app's record.
@@ -575,22 +607,32 @@ impl Data<'_> {
         self.0.domain("hearth.DataRegistry", self.address())
     }
 
-    /// Registers a file owned by `owner` (signed by the owner, relayed by `relayer`).
-    /// Returns the file id.
-    pub async fn add_file(
+    /// The next unused nonce of `account`.
+    pub async fn nonce(&self, account: Address) -> Result<U256> {
+        self.0.view(DATA, self.address(), DataRegistry::noncesCall { owner: account }).await
+    }
+
+    /// The owner's signature registering a file with `nonce`.
+    pub fn sign_add_file(&self, owner: &Wallet, uri: &str, sha256: B256, scope: &str, nonce: U256) -> Result<Bytes> {
+        let add =
+            typed::AddFile { owner: owner.address(), uri: uri.to_owned(), sha256, scope: scope.to_owned(), nonce };
+        owner.sign_typed(&add, &self.domain())
+    }
+
+    /// Submits a file registration signed by `owner`; `relayer` pays. Returns the file id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_file_signed(
         &self,
         relayer: &Wallet,
-        owner: &Wallet,
+        owner: Address,
         uri: &str,
         sha256: B256,
         scope: &str,
+        nonce: U256,
+        signature: Bytes,
     ) -> Result<U256> {
-        let nonce = self.0.view(DATA, self.address(), DataRegistry::noncesCall { owner: owner.address() }).await?;
-        let add =
-            typed::AddFile { owner: owner.address(), uri: uri.to_owned(), sha256, scope: scope.to_owned(), nonce };
-        let signature = owner.sign_typed(&add, &self.domain())?;
         let call = DataRegistry::addFileWithSigCall {
-            owner: owner.address(),
+            owner,
             uri: uri.to_owned(),
             sha256,
             scope: scope.to_owned(),
@@ -607,6 +649,21 @@ impl Data<'_> {
                     .map(|e| e.fileId)
             })
             .ok_or(ChainError::Decode { what: "DataRegistry receipt", reason: "no FileAdded event".into() })
+    }
+
+    /// Registers a file owned by `owner` (signed by the owner, relayed by `relayer`).
+    /// Returns the file id.
+    pub async fn add_file(
+        &self,
+        relayer: &Wallet,
+        owner: &Wallet,
+        uri: &str,
+        sha256: B256,
+        scope: &str,
+    ) -> Result<U256> {
+        let nonce = self.nonce(owner.address()).await?;
+        let signature = self.sign_add_file(owner, uri, sha256, scope, nonce)?;
+        self.add_file_signed(relayer, owner.address(), uri, sha256, scope, nonce, signature).await
     }
 
     /// Marks a file removed; `owner` sends the transaction.

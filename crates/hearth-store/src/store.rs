@@ -24,6 +24,24 @@ pub const LOCK_FILE: &str = "store.lock";
 pub const DB_FILE: &str = "store.sqlite";
 /// Bytes read from the caller's stream at a time while staging.
 pub const READ_BUFFER_BYTES: usize = 64 << 10;
+/// Bytes per read of a local blob.
+pub const LOCAL_READ_CHUNK_BYTES: usize = 1 << 20;
+
+/// A local file's chunks with object_store's error type.
+struct LocalChunks(tokio_util::io::ReaderStream<tokio::fs::File>);
+
+impl futures_core::Stream for LocalChunks {
+    type Item = object_store::Result<bytes::Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.0).poll_next(cx).map(|item| {
+            item.map(|r| r.map_err(|e| object_store::Error::Generic { store: "LocalFileSystem", source: Box::new(e) }))
+        })
+    }
+}
 /// Blob keys recovery checks against the database at a time (S3 listing).
 const RECOVERY_BATCH_SIZE_MAX: usize = 1000;
 
@@ -228,7 +246,16 @@ impl Store {
             Err(object_store::Error::NotFound { .. }) => return Err(StoreError::BlobMissing { id }),
             Err(e) => return Err(StoreError::blob("read", &key, &e)),
         };
-        let reader = BlobReader::new(&meta, key, got.into_stream());
+        let stream = match got.payload {
+            // object_store streams local files in 8 KiB reads, each on the blocking pool;
+            // read them in large chunks instead.
+            object_store::GetResultPayload::File(file, _) => {
+                let file = tokio::fs::File::from_std(file);
+                Box::pin(LocalChunks(tokio_util::io::ReaderStream::with_capacity(file, LOCAL_READ_CHUNK_BYTES)))
+            }
+            object_store::GetResultPayload::Stream(stream) => stream,
+        };
+        let reader = BlobReader::new(&meta, key, stream);
         Ok((meta, reader))
     }
 

@@ -1,0 +1,125 @@
+//! Handlers, one module per resource, and what they share: authentication of signed
+//! requests, per-caller rate limits and the audit of app actions.
+
+pub mod app;
+pub mod owner;
+pub mod system;
+
+use alloy_primitives::{Address, B256};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+
+use crate::audit::Entry;
+use crate::auth::SignedHeaders;
+use crate::error::ApiError;
+use crate::metrics::RefusalLabels;
+use crate::state::AppState;
+
+/// A verified call: who signed it and the body they signed.
+pub struct Call {
+    /// The signer, verified.
+    pub caller: Address,
+    /// The request body (bounded).
+    pub body: Bytes,
+}
+
+fn claimed_signer(headers: &HeaderMap) -> Address {
+    headers
+        .get(crate::auth::SIGNER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Address::ZERO)
+}
+
+/// Rate-limits, reads the body (at most `body_bytes_max`) and verifies the signature,
+/// audience, method, path and query, body hash, time and nonce.
+pub async fn authenticate(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Call, ApiError> {
+    let claimed = claimed_signer(headers);
+    if !state.limits.allow(claimed) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+    }
+    let limit = state.config.body_bytes_max;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body exceeds {limit} bytes"))
+    })?;
+    for name in crate::auth::ALL_HEADERS {
+        if headers.get_all(*name).iter().nth(1).is_some() {
+            return Err(ApiError::bad_request("malformed_header", format!("{name} is repeated")));
+        }
+    }
+    let signed = SignedHeaders::parse(|name| headers.get(name).map(|v| v.as_bytes())).map_err(auth_error)?;
+    let path_and_query = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    // Verification fsyncs the nonce; keep it off the async workers.
+    let caller = tokio::task::block_in_place(|| state.verifier.verify(method.as_str(), path_and_query, &body, &signed))
+        .map_err(auth_error)?;
+    Ok(Call { caller, body })
+}
+
+fn auth_error(e: crate::auth::AuthError) -> ApiError {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// Refuses unless the caller is the owner.
+pub fn require_owner(state: &AppState, call: &Call) -> Result<(), ApiError> {
+    if call.caller != state.owner {
+        return Err(ApiError::forbidden("not_owner", "only the owner may do this"));
+    }
+    Ok(())
+}
+
+/// Records the outcome of an app action. Failing to record is failing the action.
+pub fn audit(
+    state: &AppState,
+    actor: Address,
+    action: &str,
+    grant: Option<B256>,
+    files: Vec<B256>,
+    outcome: &str,
+) -> Result<(), ApiError> {
+    let entry = Entry {
+        actor,
+        action: action.to_owned(),
+        grant_id: grant,
+        files,
+        code_digest: None,
+        params_hash: None,
+        result_hash: None,
+        outcome: outcome.to_owned(),
+    };
+    tokio::task::block_in_place(|| state.audit.append(entry)).map_err(ApiError::audit_unavailable)?;
+    state.metrics.audit_records.inc();
+    if outcome != "granted" {
+        state.metrics.refusals.get_or_create(&RefusalLabels { code: outcome.to_owned() }).inc();
+    }
+    Ok(())
+}
+
+/// Audits `result` (granted, or the refusal's code) for `actor` and passes it on. When
+/// the audit itself fails, the answer is 503: no record, no access.
+pub fn audited<T>(
+    state: &AppState,
+    actor: Address,
+    action: &str,
+    grant: Option<B256>,
+    files: Vec<B256>,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let outcome = match &result {
+        Ok(_) => "granted",
+        Err(e) => e.code,
+    };
+    audit(state, actor, action, grant, files, outcome)?;
+    result
+}
+
+/// The claimed signer of a request that failed before verification (for the audit).
+pub fn claimed(headers: &HeaderMap) -> Address {
+    claimed_signer(headers)
+}

@@ -1,0 +1,104 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use alloy_primitives::Address;
+use hearth_chain::{Contracts, Wallet};
+use hearth_core::Clock;
+use hearth_crypto::ServerKeys;
+use hearth_store::Store;
+
+use crate::audit::AuditLog;
+use crate::auth::Verifier;
+use crate::config::ServeConfig;
+use crate::metrics::Metrics;
+use crate::permission::Permissions;
+use crate::ratelimit::RateLimits;
+
+/// The server's shared state, built once by [`crate::app::State::open`] or by tests.
+pub struct AppState {
+    /// Settings.
+    pub config: ServeConfig,
+    /// The server's keys (age identity to decrypt, secp256k1 to sign).
+    pub keys: Arc<ServerKeys>,
+    /// The server's wallet.
+    pub server: Wallet,
+    /// The owner whose data this server holds.
+    pub owner: Address,
+    /// The owner's age recipient (files are encrypted to it too).
+    pub owner_recipient: String,
+    /// The contracts.
+    pub contracts: Contracts,
+    /// Ciphertext and metadata.
+    pub store: Arc<Store>,
+    /// Signed-request checks.
+    pub verifier: Verifier,
+    /// Grant checks.
+    pub permissions: Permissions,
+    /// The audit trail.
+    pub audit: Arc<AuditLog>,
+    /// Per-caller rate limits.
+    pub limits: RateLimits,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// File of the nonce store inside the data directory.
+pub const NONCES_FILE: &str = "nonces.sqlite";
+/// File of the audit log inside the data directory.
+pub const AUDIT_FILE: &str = "audit.sqlite";
+
+/// What [`AppState::open`] needs: the pieces the caller has already opened.
+pub struct Parts {
+    /// Settings.
+    pub config: ServeConfig,
+    /// Where nonces and the audit log live.
+    pub data_dir: std::path::PathBuf,
+    /// The server's keys.
+    pub keys: ServerKeys,
+    /// The owner.
+    pub owner: Address,
+    /// The owner's age recipient.
+    pub owner_recipient: String,
+    /// The contracts.
+    pub contracts: Contracts,
+    /// The store.
+    pub store: Store,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Opens the nonce store and the audit log in `data_dir` and assembles the state.
+    pub fn open(parts: Parts) -> Result<AppState, String> {
+        let server = Wallet::from_secret_bytes(parts.keys.secp256k1_secret()).map_err(|e| e.to_string())?;
+        let nonces = crate::auth::NonceStore::open(&parts.data_dir.join(NONCES_FILE)).map_err(|e| e.to_string())?;
+        let verifier = Verifier::new(server.address(), parts.contracts.chain_id(), parts.clock.clone(), nonces);
+        let audit = AuditLog::open(&parts.data_dir.join(AUDIT_FILE), parts.clock.clone()).map_err(|e| e.to_string())?;
+        let permissions = Permissions::new(
+            parts.contracts.clone(),
+            server.address(),
+            parts.owner,
+            parts.clock.clone(),
+            parts.config.chain_staleness_secs_max,
+        );
+        let limits = RateLimits::new(parts.config.rate_per_app_per_sec, parts.config.rate_burst);
+        Ok(AppState {
+            config: parts.config,
+            keys: Arc::new(parts.keys),
+            server,
+            owner: parts.owner,
+            owner_recipient: parts.owner_recipient,
+            contracts: parts.contracts,
+            store: Arc::new(parts.store),
+            verifier,
+            permissions,
+            audit: Arc::new(audit),
+            limits,
+            metrics: Metrics::default(),
+            clock: parts.clock,
+        })
+    }
+}

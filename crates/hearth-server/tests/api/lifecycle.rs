@@ -1,0 +1,122 @@
+//! Revocation on both backends, restart, chain outage, owner endpoints, OpenAPI.
+
+use std::collections::BTreeSet;
+
+use alloy_primitives::U256;
+use hearth_chain::Wallet;
+use hearth_core::Clock;
+use hearth_server::ROUTES;
+use hearth_server::routes::owner::{SignedGrant, SignedRevoke};
+
+use crate::harness::{Backend, Server, body_bytes, build, refusal};
+
+impl Server {
+    pub fn clock_now(&self) -> u64 {
+        self.clock.now_secs()
+    }
+}
+
+async fn revocation_is_enforced_on_the_next_request(backend: Backend) {
+    let s = Server::start(backend).await;
+    let signer = s.signer(&s.app);
+    let ok = s.send(s.signed(&signer, "GET", &s.read_target("journal"), vec![])).await;
+    assert_eq!(ok.status(), 200, "the cache is warm with an active grant");
+    // The owner revokes through the API (signed revocation relayed by the server).
+    let p = s.contracts.permissions();
+    let nonce = p.nonce(s.owner.address()).await.unwrap();
+    let signature = p.sign_revoke(&s.owner, s.grant, nonce).unwrap();
+    let body = serde_json::to_vec(&SignedRevoke { nonce, signature }).unwrap();
+    let target = format!("/v1/owner/grants/{}/revoke", s.grant);
+    let revoked = s.send(s.signed(&s.signer(&s.owner), "POST", &target, body)).await;
+    assert_eq!(revoked.status(), 204);
+    let next = s.send(s.signed(&signer, "GET", &s.read_target("journal"), vec![])).await;
+    assert_eq!(refusal(next).await, (403, "grant_revoked".to_owned()));
+    assert_eq!(s.last_outcome(), "grant_revoked");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revocation_is_enforced_on_the_next_request_embedded() {
+    revocation_is_enforced_on_the_next_request(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn revocation_is_enforced_on_the_next_request_anvil() {
+    revocation_is_enforced_on_the_next_request(Backend::Anvil).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nonces_and_audit_survive_a_restart() {
+    let mut s = Server::start(Backend::Embedded).await;
+    let signer = s.signer(&s.app);
+    let headers = signer.sign("GET", &s.read_target("journal"), &[], s.clock_now(), 60).unwrap();
+    let first = s.send(build("GET", &s.read_target("journal"), &headers.to_pairs(), vec![])).await;
+    assert_eq!(first.status(), 200);
+    let before = s.state().audit.last_seq().unwrap();
+    s.restart().await;
+    assert_eq!(s.state().audit.last_seq().unwrap(), before, "audit kept");
+    let replay = s.send(build("GET", &s.read_target("journal"), &headers.to_pairs(), vec![])).await;
+    assert_eq!(refusal(replay).await, (401, "replayed".to_owned()));
+    assert_eq!(s.state().audit.last_seq().unwrap(), before + 1, "the replay is audited too");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_chain_beyond_the_staleness_bound_is_503() {
+    let mut s = Server::start(Backend::Anvil).await;
+    let signer = s.signer(&s.app);
+    let ok = s.send(s.signed(&signer, "GET", &s.read_target("journal"), vec![])).await;
+    assert_eq!(ok.status(), 200);
+    s.kill_anvil();
+    s.clock.advance(s.config.chain_staleness_secs_max + 1);
+    let refused = s.send(s.signed(&signer, "GET", &s.read_target("journal"), vec![])).await;
+    assert_eq!(refusal(refused).await, (503, "chain_unavailable".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_submits_and_lists_grants_through_the_api() {
+    let s = Server::start(Backend::Embedded).await;
+    let p = s.contracts.permissions();
+    let terms =
+        hearth_core::GrantTerms { grantee: Wallet::random().address(), nonce: U256::from(1), ..s.grant_terms.clone() };
+    let signature = p.sign_grant(&s.owner, &terms).unwrap();
+    let body = serde_json::to_vec(&SignedGrant { terms: terms.clone(), signature }).unwrap();
+    let submitted = s.send(s.signed(&s.signer(&s.owner), "POST", "/v1/owner/grants", body)).await;
+    assert_eq!(submitted.status(), 201);
+    let listed = s.send(s.signed(&s.signer(&s.owner), "GET", "/v1/owner/grants", vec![])).await;
+    let grants: serde_json::Value = serde_json::from_slice(&body_bytes(listed).await).unwrap();
+    assert_eq!(grants.as_array().unwrap().len(), 2);
+    assert_eq!(grants[1]["grant_id"].as_str().unwrap().parse::<alloy_primitives::B256>().unwrap(), p.grant_id(&terms));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_openapi_document_lists_exactly_the_routes() {
+    let s = Server::start(Backend::Embedded).await;
+    let doc = s.send(build("GET", "/openapi.json", &[], vec![])).await;
+    let doc: serde_json::Value = serde_json::from_slice(&body_bytes(doc).await).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let routed: BTreeSet<_> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(documented, routed);
+    // And each listed route exists in the router (not 404/405).
+    for (method, path) in &routed {
+        let concrete = path.replace("{scope}", "journal").replace("{id}", "1");
+        let response = s.send(build(method, &concrete, &[], vec![])).await;
+        assert!(![404, 405].contains(&response.status().as_u16()) || path.contains("{id}"), "{method} {path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_metrics_and_identity_answer() {
+    let s = Server::start(Backend::Embedded).await;
+    assert_eq!(s.send(build("GET", "/healthz", &[], vec![])).await.status(), 200);
+    let _ = s.send(s.signed(&s.signer(&Wallet::random()), "GET", &s.read_target("journal"), vec![])).await;
+    let metrics = String::from_utf8(body_bytes(s.send(build("GET", "/metrics", &[], vec![])).await).await).unwrap();
+    assert!(metrics.contains("hearth_refusals_total{code=\"grant_wrong_grantee\"} 1"), "{metrics}");
+    let identity: serde_json::Value =
+        serde_json::from_slice(&body_bytes(s.send(build("GET", "/v1/identity", &[], vec![])).await).await).unwrap();
+    assert_eq!(identity["server"].as_str().unwrap().parse::<alloy_primitives::Address>().unwrap(), s.server_address());
+    assert_eq!(identity["chain_id"].as_u64().unwrap(), s.contracts.chain_id());
+}
