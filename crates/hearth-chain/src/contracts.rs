@@ -126,6 +126,73 @@ fn decode(what: &'static str) -> impl FnOnce(alloy_sol_types::Error) -> ChainErr
     move |e| ChainError::Decode { what, reason: e.to_string() }
 }
 
+/// EIP-712 signing for the suite without a chain connection (a client that knows the
+/// chain id and the addresses, for instance from a server's `/v1/identity`).
+#[derive(Debug, Clone, Copy)]
+pub struct Signing {
+    /// The chain id.
+    pub chain_id: u64,
+    /// The suite's addresses.
+    pub deployment: Deployment,
+}
+
+impl Signing {
+    fn domain(&self, name: &'static str, verifying_contract: Address) -> Eip712Domain {
+        Eip712Domain::new(
+            Some(name.into()),
+            Some(DOMAIN_VERSION.into()),
+            Some(U256::from(self.chain_id)),
+            Some(verifying_contract),
+            None,
+        )
+    }
+
+    fn permissions(&self) -> Eip712Domain {
+        self.domain("hearth.PermissionRegistry", self.deployment.permission_registry)
+    }
+
+    /// The id a grant gets: its EIP-712 digest.
+    pub fn grant_id(&self, terms: &GrantTerms) -> B256 {
+        to_sol(terms).eip712_signing_hash(&self.permissions())
+    }
+
+    /// The grantor's signature over `terms`.
+    pub fn sign_grant(&self, grantor: &Wallet, terms: &GrantTerms) -> Result<Bytes> {
+        grantor.sign_typed(&to_sol(terms), &self.permissions())
+    }
+
+    /// The grantor's signature revoking `grant_id` with `nonce`.
+    pub fn sign_revoke(&self, grantor: &Wallet, grant_id: B256, nonce: U256) -> Result<Bytes> {
+        grantor.sign_typed(&typed::Revoke { grantId: grant_id, nonce }, &self.permissions())
+    }
+
+    /// The app's signature over its registration with `nonce`.
+    pub fn sign_app_registration(
+        &self,
+        app: &Wallet,
+        recipient: &str,
+        name: &str,
+        url: &str,
+        nonce: U256,
+    ) -> Result<Bytes> {
+        let registration = typed::AppRegistration {
+            app: app.address(),
+            recipient: recipient.to_owned(),
+            name: name.to_owned(),
+            url: url.to_owned(),
+            nonce,
+        };
+        app.sign_typed(&registration, &self.domain("hearth.AppRegistry", self.deployment.app_registry))
+    }
+
+    /// The owner's signature registering a file with `nonce`.
+    pub fn sign_add_file(&self, owner: &Wallet, uri: &str, sha256: B256, scope: &str, nonce: U256) -> Result<Bytes> {
+        let add =
+            typed::AddFile { owner: owner.address(), uri: uri.to_owned(), sha256, scope: scope.to_owned(), nonce };
+        owner.sign_typed(&add, &self.domain("hearth.DataRegistry", self.deployment.data_registry))
+    }
+}
+
 /// A connection to the suite on one chain.
 #[derive(Clone)]
 pub struct Contracts {
@@ -178,13 +245,12 @@ impl Contracts {
     }
 
     fn domain(&self, name: &'static str, verifying_contract: Address) -> Eip712Domain {
-        Eip712Domain::new(
-            Some(name.into()),
-            Some(DOMAIN_VERSION.into()),
-            Some(U256::from(self.chain_id)),
-            Some(verifying_contract),
-            None,
-        )
+        self.signing().domain(name, verifying_contract)
+    }
+
+    /// Offline signing for this chain and deployment.
+    pub fn signing(&self) -> Signing {
+        Signing { chain_id: self.chain_id, deployment: self.deployment }
     }
 
     async fn view<C: SolCall>(&self, contract: &'static str, to: Address, call: C) -> Result<C::Return> {
@@ -307,12 +373,12 @@ impl Permissions<'_> {
 
     /// The id a grant gets: its EIP-712 digest.
     pub fn grant_id(&self, terms: &GrantTerms) -> B256 {
-        to_sol(terms).eip712_signing_hash(&self.domain())
+        self.0.signing().grant_id(terms)
     }
 
     /// The grantor's signature over `terms`.
     pub fn sign_grant(&self, grantor: &Wallet, terms: &GrantTerms) -> Result<Bytes> {
-        grantor.sign_typed(&to_sol(terms), &self.domain())
+        self.0.signing().sign_grant(grantor, terms)
     }
 
     /// Submits a signed grant; any wallet may relay it. Returns the grant id.
@@ -336,7 +402,7 @@ impl Permissions<'_> {
 
     /// The grantor's signature revoking `grant_id` with `nonce`.
     pub fn sign_revoke(&self, grantor: &Wallet, grant_id: B256, nonce: U256) -> Result<Bytes> {
-        grantor.sign_typed(&typed::Revoke { grantId: grant_id, nonce }, &self.domain())
+        self.0.signing().sign_revoke(grantor, grant_id, nonce)
     }
 
     /// Submits a signed revocation; any wallet may relay it.
@@ -534,14 +600,7 @@ impl Apps<'_> {
         url: &str,
         nonce: U256,
     ) -> Result<Bytes> {
-        let registration = typed::AppRegistration {
-            app: app.address(),
-            recipient: recipient.to_owned(),
-            name: name.to_owned(),
-            url: url.to_owned(),
-            nonce,
-        };
-        app.sign_typed(&registration, &self.domain())
+        self.0.signing().sign_app_registration(app, recipient, name, url, nonce)
     }
 
     /// Submits a registration signed by `app`; `relayer` pays.
@@ -614,9 +673,7 @@ impl Data<'_> {
 
     /// The owner's signature registering a file with `nonce`.
     pub fn sign_add_file(&self, owner: &Wallet, uri: &str, sha256: B256, scope: &str, nonce: U256) -> Result<Bytes> {
-        let add =
-            typed::AddFile { owner: owner.address(), uri: uri.to_owned(), sha256, scope: scope.to_owned(), nonce };
-        owner.sign_typed(&add, &self.domain())
+        self.0.signing().sign_add_file(owner, uri, sha256, scope, nonce)
     }
 
     /// Submits a file registration signed by `owner`; `relayer` pays. Returns the file id.

@@ -20,8 +20,8 @@ mod wallet;
 pub use chain::{Backend, CallRequest, Chain, Fees, LogEntry, LogFilter, Receipt};
 pub use config::{ChainConfig, EMBEDDED_DIR};
 pub use contracts::{
-    Apps, Audit, Contracts, DOMAIN_VERSION, Data, Deployment, GrantRecord, Permissions, Servers, decode_revert,
-    deploy_suite,
+    Apps, Audit, Contracts, DOMAIN_VERSION, Data, Deployment, GrantRecord, Permissions, Servers, Signing,
+    decode_revert, deploy_suite,
 };
 pub use embedded::{EMBEDDED_CHAIN_ID, EmbeddedChain, EmbeddedConfig, JOURNAL_FILE, genesis_deployer};
 pub use error::{ChainError, Result};

@@ -33,6 +33,113 @@ pub enum Command {
     /// Inspect or set up the chain that holds permissions.
     #[command(subcommand)]
     Chain(ChainCommand),
+    /// Run the HTTP API on this data directory.
+    Serve {
+        /// Address to listen on (overrides `[serve] bind`); port 0 picks a free port.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::SocketAddr>,
+    },
+    /// The owner's grants, through a running server.
+    #[command(subcommand)]
+    Grant(GrantCommand),
+    /// An app's side: register, and fetch data it was granted.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// `hearth grant …` (signed by the owner's wallet).
+#[derive(Debug, Subcommand)]
+pub enum GrantCommand {
+    /// Sign a grant and have the server submit it to the chain.
+    Create {
+        /// The server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The app (grantee) address.
+        #[arg(long, value_name = "ADDRESS")]
+        app: String,
+        /// Scope patterns (`journal`, `messages.*`, `*`); repeat for several.
+        #[arg(long = "scope", required = true, value_name = "PATTERN")]
+        scopes: Vec<String>,
+        /// `compute` (results only) or `read` (a full copy).
+        #[arg(long)]
+        access: String,
+        /// Operation digests (0x + 32 bytes) the app may run; repeat for several.
+        #[arg(long = "op", value_name = "DIGEST")]
+        operations: Vec<String>,
+        /// Fix the parameters to those hashing to this (0x + 32 bytes).
+        #[arg(long, value_name = "HASH")]
+        params_hash: Option<String>,
+        /// How long the grant lasts, in seconds.
+        #[arg(long, default_value_t = 30 * 24 * 3600)]
+        valid_secs: u64,
+    },
+    /// List the owner's grants.
+    Ls {
+        /// The server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+    },
+    /// Revoke a grant (a signed revocation the server submits).
+    Revoke {
+        /// The server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The grant id.
+        id: String,
+    },
+}
+
+/// `hearth app …` (signed by the app's key in `--app-dir`).
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create the app's key and age identity (once) and register them on chain.
+    Register {
+        /// The server's URL (it relays the signed registration).
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Where the app's key file lives.
+        #[arg(long, value_name = "DIR")]
+        app_dir: std::path::PathBuf,
+        /// The app's display name.
+        #[arg(long, default_value = "hearth app")]
+        name: String,
+        /// The app's URL.
+        #[arg(long, default_value = "")]
+        url: String,
+    },
+    /// Fetch a file of a scope under a READ grant and decrypt it with the app's identity.
+    Get {
+        /// The server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Where the app's key file lives.
+        #[arg(long, value_name = "DIR")]
+        app_dir: std::path::PathBuf,
+        /// The grant id.
+        #[arg(long)]
+        grant: String,
+        /// The scope.
+        #[arg(long)]
+        scope: String,
+        /// Which file (needed when the scope holds several).
+        #[arg(long)]
+        file: Option<u64>,
+        /// Where to write the plaintext.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+    },
+}
+
+/// `hearth audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every record's hash chain and every anchored batch against the chain.
+    /// Exit code 1 when a record fails.
+    Verify,
 }
 
 /// `hearth init`

@@ -37,6 +37,9 @@ pub struct Config {
     /// Where blobs go (local disk by default, or S3).
     #[serde(default = "local_blobs")]
     pub store: BlobConfig,
+    /// How `hearth serve` runs.
+    #[serde(default)]
+    pub serve: hearth_server::ServeConfig,
 }
 
 fn local_blobs() -> BlobConfig {

@@ -41,6 +41,19 @@ pub enum CliError {
     /// The data directory has not been set up.
     #[error("{0} is not initialised: run `hearth init` first")]
     NotInitialised(PathBuf),
+    /// The server refused the call.
+    #[error("the server refused ({status} {code}): {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// Stable error code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A check found a problem (exit code 1: a clean "no").
+    #[error("{0}")]
+    CheckFailed(String),
     /// A required setting is missing.
     #[error("{0}")]
     Missing(String),

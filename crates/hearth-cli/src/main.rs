@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod client;
 mod commands;
 mod config;
 mod error;
@@ -27,6 +28,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `hearth data cat … | head`: the reader left; not an error.
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(crate::error::CliError::CheckFailed(report)) => {
+            eprintln!("{report}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

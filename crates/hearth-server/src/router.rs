@@ -23,6 +23,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
     ("GET", "/v1/identity"),
     ("POST", "/v1/apps"),
+    ("GET", "/v1/apps/{address}"),
     ("GET", "/v1/data/{scope}"),
     ("GET", "/v1/data/{scope}/{id}"),
     ("POST", "/v1/owner/files"),
@@ -33,6 +34,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/owner/grants"),
     ("POST", "/v1/owner/grants/{id}/revoke"),
     ("GET", "/v1/owner/audit"),
+    ("GET", "/v1/owner/nonce"),
 ];
 
 async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -52,6 +54,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(system::openapi))
         .route("/v1/identity", get(system::identity))
         .route("/v1/apps", post(app::register))
+        .route("/v1/apps/{address}", get(app::status))
         .route("/v1/data/{scope}", get(app::index))
         .route("/v1/data/{scope}/{id}", get(app::read))
         .route("/v1/owner/files", post(owner::add).get(owner::list))
@@ -59,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/owner/grants", post(owner::submit_grant).get(owner::list_grants))
         .route("/v1/owner/grants/{id}/revoke", post(owner::revoke_grant))
         .route("/v1/owner/audit", get(owner::audit))
+        .route("/v1/owner/nonce", get(owner::nonce))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(TraceLayer::new_for_http())

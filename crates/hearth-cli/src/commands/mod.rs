@@ -1,11 +1,15 @@
 //! One module per command group; `run` dispatches.
 
+mod app;
+mod audit;
 mod chain;
 mod data;
+mod grant;
 mod init;
 mod owner;
+mod serve;
 
-use crate::cli::{Args, ChainCommand, Command, DataCommand, OwnerCommand};
+use crate::cli::{AppCommand, Args, AuditCommand, ChainCommand, Command, DataCommand, GrantCommand, OwnerCommand};
 use crate::config;
 use crate::error::CliError;
 
@@ -22,5 +26,19 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Data(DataCommand::Export { scope, to, out }) => data::export(&data_dir, &scope, &to, &out).await,
         Command::Chain(ChainCommand::Info { json }) => chain::info(&data_dir, json).await,
         Command::Chain(ChainCommand::Deploy { rpc, chain_id }) => chain::deploy(&data_dir, &rpc, chain_id).await,
+        Command::Serve { bind } => serve::run(&data_dir, bind).await,
+        Command::Grant(GrantCommand::Create { server, app, scopes, access, operations, params_hash, valid_secs }) => {
+            let args = grant::CreateArgs { server, app, scopes, access, operations, params_hash, valid_secs };
+            grant::create(&data_dir, args).await
+        }
+        Command::Grant(GrantCommand::Ls { server }) => grant::ls(&data_dir, &server).await,
+        Command::Grant(GrantCommand::Revoke { server, id }) => grant::revoke(&data_dir, &server, &id).await,
+        Command::App(AppCommand::Register { server, app_dir, name, url }) => {
+            app::register(&server, &app_dir, &name, &url).await
+        }
+        Command::App(AppCommand::Get { server, app_dir, grant, scope, file, out }) => {
+            app::get(app::GetArgs { server, app_dir, grant, scope, file, out }).await
+        }
+        Command::Audit(AuditCommand::Verify) => audit::verify(&data_dir).await,
     }
 }

@@ -166,3 +166,22 @@ pub async fn register(
         .await?;
     Ok(StatusCode::CREATED)
 }
+
+/// What `GET /v1/apps/{address}` returns.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+pub struct AppStatus {
+    /// Whether the app is registered in AppRegistry.
+    pub registered: bool,
+    /// Its registered age recipient, if any.
+    pub recipient: Option<String>,
+    /// The nonce its next signed registration must carry.
+    pub nonce: U256,
+}
+
+/// `GET /v1/apps/{address}`: an app's registration and next nonce (public facts).
+pub async fn status(State(state): State<Arc<AppState>>, Path(app): Path<Address>) -> Result<Json<AppStatus>, ApiError> {
+    let apps = state.contracts.apps();
+    let nonce = apps.nonce(app).await?;
+    let recipient = apps.get(app).await.ok().map(|a| a.recipient);
+    Ok(Json(AppStatus { registered: recipient.is_some(), recipient, nonce }))
+}

@@ -278,3 +278,23 @@ pub async fn audit(
         q.get("limit").map(|_| parsed(&q, "limit")).transpose()?.unwrap_or(crate::audit::RECORDS_PAGE_MAX);
     Ok(Json(state.audit.records(after, limit).map_err(ApiError::internal)?))
 }
+
+/// What `GET /v1/owner/nonce` returns.
+#[derive(Deserialize, Serialize, Debug, Clone)]
+pub struct Nonce {
+    /// The owner's next unused nonce in PermissionRegistry (grants and signed revocations).
+    pub nonce: U256,
+}
+
+/// `GET /v1/owner/nonce`: the nonce the owner's next grant or revocation must carry.
+pub async fn nonce(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Nonce>, ApiError> {
+    let call = authenticate(&state, &method, &uri, &headers, body).await?;
+    require_owner(&state, &call)?;
+    Ok(Json(Nonce { nonce: state.contracts.permissions().nonce(state.owner).await? }))
+}

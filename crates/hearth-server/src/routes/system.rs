@@ -29,7 +29,7 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 /// What `GET /v1/identity` returns.
-#[derive(Serialize)]
+#[derive(Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Identity {
     /// The server's Ethereum address (the audience of signed requests).
     pub server: alloy_primitives::Address,

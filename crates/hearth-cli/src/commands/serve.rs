@@ -1,0 +1,63 @@
+//! `hearth serve`: the HTTP API on this data directory until SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use hearth_core::SystemClock;
+use hearth_server::state::{AppState, Parts};
+
+use crate::error::CliError;
+use crate::node::Node;
+
+/// Runs the server.
+pub async fn run(data_dir: &Path, bind: Option<SocketAddr>) -> Result<(), CliError> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let node = Node::load(data_dir)?;
+    let (keys, _) = node.server_keys()?;
+    let contracts = node.contracts().await?;
+    let store = node.store().await?;
+    let mut config = node.config.serve.clone();
+    if let Some(bind) = bind {
+        config.bind = bind;
+    }
+    let parts = Parts {
+        config: config.clone(),
+        data_dir: data_dir.to_owned(),
+        keys,
+        owner: node.owner().address,
+        owner_recipient: node.owner().recipient.clone(),
+        contracts,
+        store,
+        clock: Arc::new(SystemClock),
+    };
+    let state = Arc::new(AppState::open(parts).map_err(CliError::Missing)?);
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| CliError::Io { what: format!("listening on {}", config.bind), source })?;
+    let local =
+        listener.local_addr().map_err(|source| CliError::Io { what: "reading the bound address".into(), source })?;
+    println!("hearth listening on http://{local}");
+    hearth_server::serve(state, listener, shutdown_signal())
+        .await
+        .map_err(|source| CliError::Io { what: "serving".into(), source })
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+}
