@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub anchor_batch_min: u64,
     /// Longest the server waits for in-flight requests on shutdown.
     pub shutdown_secs_max: u64,
+    /// Cache grants and trust between requests (kept current by following events).
+    pub permission_cache: bool,
 }
 
 impl Default for ServeConfig {
@@ -43,6 +45,7 @@ impl Default for ServeConfig {
             anchor_interval_secs: 60,
             anchor_batch_min: 256,
             shutdown_secs_max: 30,
+            permission_cache: true,
         }
     }
 }

@@ -77,13 +77,16 @@ impl AppState {
         let nonces = crate::auth::NonceStore::open(&parts.data_dir.join(NONCES_FILE)).map_err(|e| e.to_string())?;
         let verifier = Verifier::new(server.address(), parts.contracts.chain_id(), parts.clock.clone(), nonces);
         let audit = AuditLog::open(&parts.data_dir.join(AUDIT_FILE), parts.clock.clone()).map_err(|e| e.to_string())?;
-        let permissions = Permissions::new(
+        let mut permissions = Permissions::new(
             parts.contracts.clone(),
             server.address(),
             parts.owner,
             parts.clock.clone(),
             parts.config.chain_staleness_secs_max,
         );
+        if !parts.config.permission_cache {
+            permissions = permissions.without_cache();
+        }
         let limits = RateLimits::new(parts.config.rate_per_app_per_sec, parts.config.rate_burst);
         Ok(AppState {
             config: parts.config,
