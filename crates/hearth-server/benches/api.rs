@@ -11,9 +11,9 @@ use hearth_chain::{Contracts, EmbeddedChain, EmbeddedConfig, Wallet};
 use hearth_core::{Access, Clock, GrantTerms, SystemClock};
 use hearth_crypto::ServerKeys;
 use hearth_crypto::age::x25519::Identity;
+use hearth_server::ServeConfig;
 use hearth_server::auth::RequestSigner;
 use hearth_server::state::{AppState, Parts};
-use hearth_server::ServeConfig;
 use hearth_store::{NewFile, Store, StoreConfig};
 
 /// Concurrent clients.
@@ -40,12 +40,21 @@ async fn setup(permission_cache: bool) -> Setup {
     let server = Wallet::from_secret_bytes(keys.secp256k1_secret()).expect("wallet");
     let owner = Wallet::random();
     let owner_identity = Identity::generate();
-    contracts.servers().register(&server, &server, &keys.age_recipient().to_string(), "http://bench").await.expect("register");
+    contracts
+        .servers()
+        .register(&server, &server, &keys.age_recipient().to_string(), "http://bench")
+        .await
+        .expect("register");
     contracts.servers().set_trust_signed(&server, &owner, server.address(), true).await.expect("trust");
-    let store = Store::open(&StoreConfig { data_dir: dir.path().to_owned(), ..StoreConfig::default() }).await.expect("store");
+    let store =
+        Store::open(&StoreConfig { data_dir: dir.path().to_owned(), ..StoreConfig::default() }).await.expect("store");
     let mut ciphertext = Vec::new();
-    hearth_crypto::encrypt(&[keys.age_recipient(), owner_identity.to_public()], &vec![7u8; FILE_BYTES][..], &mut ciphertext)
-        .expect("encrypt");
+    hearth_crypto::encrypt(
+        &[keys.age_recipient(), owner_identity.to_public()],
+        &vec![7u8; FILE_BYTES][..],
+        &mut ciphertext,
+    )
+    .expect("encrypt");
     let staged = store.stage(&ciphertext[..]).await.expect("stage");
     let now = SystemClock.now_secs();
     let file = store
@@ -53,7 +62,11 @@ async fn setup(permission_cache: bool) -> Setup {
         .await
         .expect("commit");
     let app = Wallet::random();
-    contracts.apps().register(&server, &app, &Identity::generate().to_public().to_string(), "bench", "").await.expect("app");
+    contracts
+        .apps()
+        .register(&server, &app, &Identity::generate().to_public().to_string(), "bench", "")
+        .await
+        .expect("app");
     let terms = GrantTerms {
         grantor: owner.address(),
         grantee: app.address(),
@@ -135,7 +148,9 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    println!("signed, permission-checked, audited 4 KiB reads; {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests, HTTP on loopback");
+    println!(
+        "signed, permission-checked, audited 4 KiB reads; {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests, HTTP on loopback"
+    );
     for (name, cache) in [("warm cache", true), ("cold cache", false)] {
         let setup = setup(cache).await;
         let _ = run(&setup).await; // warm-up round (connections, page cache)

@@ -33,7 +33,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/owner/grants"),
     ("GET", "/v1/owner/grants"),
     ("POST", "/v1/owner/grants/{id}/revoke"),
-    ("GET", "/v1/owner/audit"),
+    ("GET", "/v1/audit"),
     ("GET", "/v1/owner/nonce"),
 ];
 
@@ -61,7 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/owner/files/{id}", get(owner::read).merge(delete(owner::delete)))
         .route("/v1/owner/grants", post(owner::submit_grant).get(owner::list_grants))
         .route("/v1/owner/grants/{id}/revoke", post(owner::revoke_grant))
-        .route("/v1/owner/audit", get(owner::audit))
+        .route("/v1/audit", get(owner::audit))
         .route("/v1/owner/nonce", get(owner::nonce))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))

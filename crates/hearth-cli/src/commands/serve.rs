@@ -12,8 +12,14 @@ use crate::node::Node;
 
 /// Runs the server.
 pub async fn run(data_dir: &Path, bind: Option<SocketAddr>) -> Result<(), CliError> {
+    // Structured logs on stderr: key=value lines, or JSON lines with HEARTH_LOG_FORMAT=json.
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if std::env::var("HEARTH_LOG_FORMAT").as_deref() == Ok("json") {
+        logs.json().try_init()
+    } else {
+        logs.try_init()
+    };
     let node = Node::load(data_dir)?;
     let (keys, _) = node.server_keys()?;
     let contracts = node.contracts().await?;

@@ -262,7 +262,7 @@ pub async fn revoke_grant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v1/owner/audit?after=SEQ&limit=N`
+/// `GET /v1/audit?after=SEQ&limit=N` (owner only)
 pub async fn audit(
     State(state): State<Arc<AppState>>,
     method: Method,

@@ -123,3 +123,38 @@ async fn health_metrics_and_identity_answer() {
     assert_eq!(identity["server"].as_str().unwrap().parse::<alloy_primitives::Address>().unwrap(), s.server_address());
     assert_eq!(identity["chain_id"].as_u64().unwrap(), s.contracts.chain_id());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_uploads_ciphertext_lists_reads_and_deletes_through_the_api() {
+    let s = Server::start(Backend::Embedded).await;
+    let owner = s.signer(&s.owner);
+    let plain = b"written on the owner's device";
+    let server_recipient = s.state().keys.age_recipient();
+    let mut ciphertext = Vec::new();
+    hearth_crypto::encrypt(&[server_recipient], &plain[..], &mut ciphertext).unwrap();
+    let sha = alloy_primitives::B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(&ciphertext));
+    let uri = hearth_server::routes::owner::file_uri(s.server_address(), sha);
+    let data = s.contracts.data();
+    let nonce = data.nonce(s.owner.address()).await.unwrap();
+    let registration = data.sign_add_file(&s.owner, &uri, sha, "notes", nonce).unwrap();
+    let target = format!("/v1/owner/files?scope=notes&name=n.txt&nonce={nonce}&registration={registration}");
+    let added = s.send(s.signed(&owner, "POST", &target, ciphertext.clone())).await;
+    assert_eq!(added.status(), 201, "{:?}", String::from_utf8_lossy(&body_bytes(added).await));
+    let listed = s.send(s.signed(&owner, "GET", "/v1/owner/files?scope=notes", vec![])).await;
+    let files: serde_json::Value = serde_json::from_slice(&body_bytes(listed).await).unwrap();
+    assert_eq!(files.as_array().unwrap().len(), 1);
+    let id = files[0]["id"].as_u64().unwrap();
+    assert!(files[0]["chain_file_id"].as_u64().is_some(), "registered in DataRegistry");
+    let read = s.send(s.signed(&owner, "GET", &format!("/v1/owner/files/{id}"), vec![])).await;
+    assert_eq!(body_bytes(read).await, ciphertext, "the owner gets the ciphertext back");
+    // An upload the server cannot open is refused and nothing is stored.
+    let mut foreign = Vec::new();
+    hearth_crypto::encrypt(&[hearth_crypto::age::x25519::Identity::generate().to_public()], &plain[..], &mut foreign)
+        .unwrap();
+    let refused = s.send(s.signed(&owner, "POST", &target, foreign)).await;
+    assert_eq!(refusal(refused).await, (400, "invalid_ciphertext".to_owned()));
+    let deleted = s.send(s.signed(&owner, "DELETE", &format!("/v1/owner/files/{id}"), vec![])).await;
+    assert_eq!(deleted.status(), 200);
+    let audit = s.send(s.signed(&owner, "GET", "/v1/audit", vec![])).await;
+    assert_eq!(audit.status(), 200);
+}
