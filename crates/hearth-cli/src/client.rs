@@ -27,6 +27,17 @@ fn unreachable_server(base: &str, e: reqwest::Error) -> CliError {
     CliError::Missing(format!("cannot reach the hearth server at {base}: {e}"))
 }
 
+/// The server's `{code, message}` answer as an error.
+async fn refusal(response: reqwest::Response) -> CliError {
+    let status = response.status().as_u16();
+    let v: serde_json::Value = response.json().await.unwrap_or_default();
+    CliError::Api {
+        status,
+        code: v["code"].as_str().unwrap_or("unknown").to_owned(),
+        message: v["message"].as_str().unwrap_or("").to_owned(),
+    }
+}
+
 impl Client {
     /// Fetches the server's identity and prepares to sign as `wallet`.
     pub async fn connect(base: &str, wallet: Wallet) -> Result<Client, CliError> {
@@ -77,13 +88,7 @@ impl Client {
         if response.status().is_success() {
             return Ok(response);
         }
-        let status = response.status().as_u16();
-        let v: serde_json::Value = response.json().await.unwrap_or_default();
-        Err(CliError::Api {
-            status,
-            code: v["code"].as_str().unwrap_or("unknown").to_owned(),
-            message: v["message"].as_str().unwrap_or("").to_owned(),
-        })
+        Err(refusal(response).await)
     }
 
     /// A signed call whose answer is JSON.
@@ -124,12 +129,6 @@ impl Client {
         if response.status().is_success() {
             return Ok(());
         }
-        let status = response.status().as_u16();
-        let v: serde_json::Value = response.json().await.unwrap_or_default();
-        Err(CliError::Api {
-            status,
-            code: v["code"].as_str().unwrap_or("unknown").to_owned(),
-            message: v["message"].as_str().unwrap_or("").to_owned(),
-        })
+        Err(refusal(response).await)
     }
 }

@@ -66,6 +66,27 @@ fn auth_error(e: crate::auth::AuthError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
+/// A request verified as signed by the owner; extracts last (it reads the body).
+pub struct Owner {
+    /// The verified call.
+    pub call: Call,
+    /// The request target as sent.
+    pub uri: Uri,
+}
+
+impl axum::extract::FromRequest<std::sync::Arc<AppState>> for Owner {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &std::sync::Arc<AppState>) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let uri =
+            parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        let call = authenticate(state, &parts.method, &uri, &parts.headers, body).await?;
+        require_owner(state, &call)?;
+        Ok(Owner { call, uri })
+    }
+}
+
 /// Refuses unless the caller is the owner.
 pub fn require_owner(state: &AppState, call: &Call) -> Result<(), ApiError> {
     if call.caller != state.owner {

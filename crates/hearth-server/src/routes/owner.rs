@@ -11,8 +11,8 @@ use std::sync::Arc;
 use alloy_primitives::{Address, B256, Bytes as ChainBytes, U256};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use hearth_chain::bindings::PermissionRegistry::PermissionRegistryEvents;
 use hearth_core::GrantTerms;
@@ -20,7 +20,7 @@ use hearth_store::{FileMeta, NewFile};
 use serde::{Deserialize, Serialize};
 use tokio_util::io::ReaderStream;
 
-use super::{authenticate, require_owner};
+use super::Owner;
 use crate::audit::Record;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -52,13 +52,8 @@ pub fn file_uri(server: Address, sha256: B256) -> String {
 /// `POST /v1/owner/files?scope=S&name=N&nonce=K&registration=SIG` with age ciphertext.
 pub async fn add(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    Owner { call, uri }: Owner,
 ) -> Result<(StatusCode, Json<FileMeta>), ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     let q = query(&uri);
     let scope: hearth_core::Scope = parsed(&q, "scope")?;
     let name = param(&q, "name")?.to_owned();
@@ -101,13 +96,8 @@ pub async fn add(
 /// `GET /v1/owner/files?scope=PATTERN&after=ID`
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    Owner { uri, .. }: Owner,
 ) -> Result<Json<Vec<FileMeta>>, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     let q = query(&uri);
     let after: u64 = q.get("after").map(|_| parsed(&q, "after")).transpose()?.unwrap_or(0);
     let scope = q.get("scope").map(String::as_str);
@@ -117,14 +107,9 @@ pub async fn list(
 /// `GET /v1/owner/files/{id}`: the stored ciphertext.
 pub async fn read(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path(id): Path<u64>,
-    body: Body,
+    _owner: Owner,
 ) -> Result<Response, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     let (_, blob) = state.store.open_blob(id).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], Body::from_stream(ReaderStream::new(blob)))
         .into_response())
@@ -133,14 +118,9 @@ pub async fn read(
 /// `DELETE /v1/owner/files/{id}`
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path(id): Path<u64>,
-    body: Body,
+    _owner: Owner,
 ) -> Result<Json<FileMeta>, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     Ok(Json(state.store.delete(id).await?))
 }
 
@@ -165,13 +145,8 @@ pub struct Submitted {
 /// `POST /v1/owner/grants`: relays an owner-signed grant to the chain.
 pub async fn submit_grant(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    Owner { call, .. }: Owner,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     let grant: SignedGrant =
         serde_json::from_slice(&call.body).map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
     if grant.terms.grantor != state.owner {
@@ -203,15 +178,7 @@ pub struct Listed {
 }
 
 /// `GET /v1/owner/grants`: the owner's grants, from the chain's events.
-pub async fn list_grants(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<Vec<Listed>>, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
+pub async fn list_grants(State(state): State<Arc<AppState>>, _owner: Owner) -> Result<Json<Vec<Listed>>, ApiError> {
     let events = state.contracts.permissions().events(0).await?;
     let mut out: Vec<Listed> = Vec::new();
     for (_, event) in events {
@@ -248,14 +215,9 @@ pub struct SignedRevoke {
 /// `POST /v1/owner/grants/{id}/revoke`: relays an owner-signed revocation.
 pub async fn revoke_grant(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path(id): Path<B256>,
-    body: Body,
+    Owner { call, .. }: Owner,
 ) -> Result<StatusCode, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     let revoke: SignedRevoke =
         serde_json::from_slice(&call.body).map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
     state.contracts.permissions().revoke_with_sig(&state.server, id, revoke.nonce, revoke.signature).await?;
@@ -265,13 +227,8 @@ pub async fn revoke_grant(
 /// `GET /v1/audit?after=SEQ&limit=N` (owner only)
 pub async fn audit(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
+    Owner { uri, .. }: Owner,
 ) -> Result<Json<Vec<Record>>, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
     let q = query(&uri);
     let after: u64 = q.get("after").map(|_| parsed(&q, "after")).transpose()?.unwrap_or(0);
     let limit: usize =
@@ -287,14 +244,6 @@ pub struct Nonce {
 }
 
 /// `GET /v1/owner/nonce`: the nonce the owner's next grant or revocation must carry.
-pub async fn nonce(
-    State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<Nonce>, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
-    require_owner(&state, &call)?;
+pub async fn nonce(State(state): State<Arc<AppState>>, _owner: Owner) -> Result<Json<Nonce>, ApiError> {
     Ok(Json(Nonce { nonce: state.contracts.permissions().nonce(state.owner).await? }))
 }
