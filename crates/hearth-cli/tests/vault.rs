@@ -346,3 +346,29 @@ fn a_killed_add_leaves_the_whole_file_or_nothing() {
         eprintln!("round {round}: killed after {delay:?} of ~{full:?}; {} whole files stored", files.len());
     }
 }
+
+#[test]
+fn a_new_owner_keystore_unlocks_with_its_passphrase_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], passphrase: &str| {
+        Command::new(env!("CARGO_BIN_EXE_hearth"))
+            .env("HEARTH_DATA_DIR", dir.path())
+            .env_remove("HEARTH_OWNER_KEY")
+            .env_remove("HEARTH_PASSPHRASE")
+            .env("HEARTH_OWNER_PASSPHRASE", passphrase)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let init = run(&["init", "--new-owner"], "owner secret");
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let keystore = dir.path().join("owner.keystore.json");
+    assert_eq!(std::fs::metadata(&keystore).unwrap().permissions().mode() & 0o777, 0o600);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&keystore).unwrap()).unwrap();
+    assert!(v["crypto"].is_object() || v["Crypto"].is_object(), "a standard V3 keystore");
+    let identity = run(&["owner", "identity"], "owner secret");
+    assert!(identity.status.success(), "{}", String::from_utf8_lossy(&identity.stderr));
+    assert!(String::from_utf8_lossy(&identity.stdout).contains("AGE-SECRET-KEY-1"));
+    assert_refused(&run(&["owner", "identity"], "wrong"), "passphrase");
+}
