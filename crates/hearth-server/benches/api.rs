@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{B256, U256};
+use hearth_chain::anvil::Anvil;
 use hearth_chain::{Contracts, EmbeddedChain, EmbeddedConfig, Wallet};
 use hearth_core::{Access, Clock, GrantTerms, SystemClock};
 use hearth_crypto::ServerKeys;
@@ -31,13 +32,25 @@ struct Setup {
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
-async fn setup(permission_cache: bool) -> Setup {
+async fn setup(permission_cache: bool, anvil: Option<&Anvil>) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let chain = EmbeddedChain::open(&dir.path().join("chain"), EmbeddedConfig::default()).expect("chain");
-    let deployment = chain.deployment();
-    let contracts = Contracts::connect(Arc::new(chain), deployment, None).await.expect("contracts");
+    let contracts = match anvil {
+        None => {
+            let chain = EmbeddedChain::open(&dir.path().join("chain"), EmbeddedConfig::default()).expect("chain");
+            let deployment = chain.deployment();
+            Contracts::connect(Arc::new(chain), deployment, None).await.expect("contracts")
+        }
+        Some(anvil) => {
+            let chain = anvil.chain().expect("rpc");
+            let deployment = hearth_chain::deploy_suite(&chain, &anvil.dev_wallet()).await.expect("deploy");
+            Contracts::connect(Arc::new(chain), deployment, None).await.expect("contracts")
+        }
+    };
     let keys = ServerKeys::generate();
     let server = Wallet::from_secret_bytes(keys.secp256k1_secret()).expect("wallet");
+    if let Some(anvil) = anvil {
+        anvil.fund(server.address()).await.expect("fund");
+    }
     let owner = Wallet::random();
     let owner_identity = Identity::generate();
     contracts
@@ -151,11 +164,18 @@ async fn main() {
     println!(
         "signed, permission-checked, audited 4 KiB reads; {CLIENTS} concurrent clients x {REQUESTS_PER_CLIENT} requests, HTTP on loopback"
     );
-    for (name, cache) in [("warm cache", true), ("cold cache", false)] {
-        let setup = setup(cache).await;
+    let anvil = Anvil::start().expect("anvil (run `npm --prefix contracts install`)");
+    let cases = [
+        ("embedded chain, warm cache", true, None),
+        ("embedded chain, cold cache", false, None),
+        ("anvil rpc, warm cache", true, Some(&anvil)),
+        ("anvil rpc, cold cache", false, Some(&anvil)),
+    ];
+    for (name, cache, anvil) in cases {
+        let setup = setup(cache, anvil).await;
         let _ = run(&setup).await; // warm-up round (connections, page cache)
         let (rate, p50, p99) = run(&setup).await;
-        println!("  {name:<11} {rate:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms", ms(p50), ms(p99));
+        println!("  {name:<27} {rate:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms", ms(p50), ms(p99));
         let _ = setup.stop.send(());
     }
 }
