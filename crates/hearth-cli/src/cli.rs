@@ -48,6 +48,26 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// OCI images: the operations apps may run, named by manifest digest.
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+/// `hearth image …`
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Import a `docker save` / `podman save` tarball or an OCI image layout (directory
+    /// or tar); every digest is verified and the root filesystem unpacked read-only.
+    Import {
+        /// The archive or layout directory.
+        path: std::path::PathBuf,
+    },
+    /// List imported images.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `hearth grant …` (signed by the owner's wallet).

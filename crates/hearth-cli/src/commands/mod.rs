@@ -5,11 +5,14 @@ mod audit;
 mod chain;
 mod data;
 mod grant;
+mod image;
 mod init;
 mod owner;
 mod serve;
 
-use crate::cli::{AppCommand, Args, AuditCommand, ChainCommand, Command, DataCommand, GrantCommand, OwnerCommand};
+use crate::cli::{
+    AppCommand, Args, AuditCommand, ChainCommand, Command, DataCommand, GrantCommand, ImageCommand, OwnerCommand,
+};
 use crate::config;
 use crate::error::CliError;
 
@@ -40,5 +43,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             app::get(app::GetArgs { server, app_dir, grant, scope, file, out }).await
         }
         Command::Audit(AuditCommand::Verify) => audit::verify(&data_dir).await,
+        Command::Image(ImageCommand::Import { path }) => image::import(&data_dir, &path),
+        Command::Image(ImageCommand::Ls { json }) => image::ls(&data_dir, json),
     }
 }
