@@ -73,6 +73,10 @@ impl Permissions {
             }
             Err(e) => return Err(ApiError::chain_unavailable(e)),
         };
+        if cache.synced_block == 0 && cache.grants.is_empty() && cache.trusted.is_empty() {
+            // Nothing cached yet, so no history to replay: start following from here.
+            cache.synced_block = head;
+        }
         if head > cache.synced_block {
             let from = cache.synced_block + 1;
             let grants = self.contracts.permissions().events(from).await.map_err(ApiError::chain_unavailable)?;
