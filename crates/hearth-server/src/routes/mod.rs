@@ -31,8 +31,8 @@ fn claimed_signer(headers: &HeaderMap) -> Address {
         .unwrap_or(Address::ZERO)
 }
 
-/// Rate-limits, reads the body (at most `body_bytes_max`) and verifies the signature,
-/// audience, method, path and query, body hash, time and nonce.
+/// Reads the body (at most `body_bytes_max`), verifies the signature, audience, method,
+/// path and query, body hash, time and nonce, then applies the signer's rate limit.
 pub async fn authenticate(
     state: &AppState,
     method: &Method,
@@ -40,10 +40,6 @@ pub async fn authenticate(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Call, ApiError> {
-    let claimed = claimed_signer(headers);
-    if !state.limits.allow(claimed) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
-    }
     let limit = state.config.body_bytes_max;
     let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body exceeds {limit} bytes"))
@@ -58,6 +54,10 @@ pub async fn authenticate(
     // Verification fsyncs the nonce; keep it off the async workers.
     let caller = tokio::task::block_in_place(|| state.verifier.verify(method.as_str(), path_and_query, &body, &signed))
         .map_err(auth_error)?;
+    // Limited by the verified signer: a forged header cannot drain another app's budget.
+    if !state.limits.allow(caller) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+    }
     Ok(Call { caller, body })
 }
 

@@ -192,3 +192,19 @@ async fn only_the_owner_reaches_owner_endpoints() {
     let response = s.send(s.signed(&s.signer(&s.owner), "GET", "/v1/owner/files", vec![])).await;
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_caller_over_its_rate_is_refused_and_others_are_not() {
+    let config = ServeConfig { rate_per_app_per_sec: 1, rate_burst: 2, ..ServeConfig::default() };
+    let s = Server::start_with(Backend::Embedded, config).await;
+    let signer = s.signer(&s.app);
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let response = s.send(s.signed(&signer, "GET", &s.read_target("journal"), vec![])).await;
+        codes.push(response.status().as_u16());
+    }
+    assert_eq!(codes, [200, 200, 429]);
+    // A forger claiming the app's address does not spend the owner's budget.
+    let owner = s.send(s.signed(&s.signer(&s.owner), "GET", "/v1/owner/files", vec![])).await;
+    assert_eq!(owner.status(), 200);
+}
