@@ -160,6 +160,12 @@ pub enum AuditCommand {
     /// Check every record's hash chain and every anchored batch against the chain.
     /// Exit code 1 when a record fails.
     Verify,
+    /// Print a record with its Merkle inclusion proof, checked against the root
+    /// anchored on chain (exit code 1 when it does not verify).
+    Proof {
+        /// The record's sequence number.
+        seq: u64,
+    },
 }
 
 /// `hearth init`

@@ -112,6 +112,9 @@ fn grant_read_revoke_and_audit_through_the_binary() {
 
     let verified = ok(&data, &["audit", "verify"]);
     assert!(!verified.is_empty());
+    let proof: serde_json::Value = serde_json::from_str(&ok(&data, &["audit", "proof", "1"])).unwrap();
+    assert_eq!(proof["verified_on_chain"], true);
+    assert_eq!(proof["record"]["seq"], 1);
 
     // Edit one record the way someone with the file could, and verify again.
     let tamper = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \

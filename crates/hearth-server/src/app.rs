@@ -10,6 +10,9 @@ use tokio::net::TcpListener;
 use crate::router::router;
 use crate::state::AppState;
 
+/// Most audit batches anchored while shutting down.
+pub const SHUTDOWN_ANCHOR_BATCHES_MAX: usize = 16;
+
 /// Serves until `shutdown` resolves, then drains requests for at most
 /// `shutdown_secs_max` and anchors what is pending once more.
 pub async fn serve(
@@ -43,5 +46,16 @@ pub async fn serve(
     };
     let _ = stop_tx.send(true);
     let _ = anchorer.await;
+    // Anchor what the last requests appended, so a clean stop leaves nothing pending.
+    for _ in 0..SHUTDOWN_ANCHOR_BATCHES_MAX {
+        match state.audit.anchor_pending(&state.contracts, &state.server).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not anchor the pending audit records on shutdown");
+                break;
+            }
+        }
+    }
     served
 }

@@ -43,6 +43,7 @@ pub async fn run(args: Args) -> Result<(), CliError> {
             app::get(app::GetArgs { server, app_dir, grant, scope, file, out }).await
         }
         Command::Audit(AuditCommand::Verify) => audit::verify(&data_dir).await,
+        Command::Audit(AuditCommand::Proof { seq }) => audit::proof(&data_dir, seq).await,
         Command::Image(ImageCommand::Import { path }) => image::import(&data_dir, &path),
         Command::Image(ImageCommand::Ls { json }) => image::ls(&data_dir, json),
     }
