@@ -231,10 +231,7 @@ pub async fn add(data_dir: &Path, files: &[PathBuf], scope: &str, json: bool) ->
     let mut added = Vec::new();
     for (path, (input, size)) in files.iter().zip(inputs) {
         let staged = stage_one(&store, path, input, size, &keys, recipients.clone()).await?;
-        let meta = match register_and_commit(&store, &contracts, &server, &owner, staged, path, &scope).await {
-            Ok(meta) => meta,
-            Err(e) => return Err(e),
-        };
+        let meta = register_and_commit(&store, &contracts, &server, &owner, staged, path, &scope).await?;
         if !json {
             println!("added {} as file {} ({} bytes, scope {})", path.display(), meta.id, meta.size, meta.scope);
         }

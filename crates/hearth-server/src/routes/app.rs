@@ -26,10 +26,9 @@ const PIPE_BYTES: usize = 256 * 1024;
 pub const INDEX_FILES_MAX: usize = hearth_store::LIST_PAGE_SIZE_MAX;
 
 fn grant_param(uri: &Uri) -> Result<B256, ApiError> {
-    let query = uri.query().unwrap_or("");
-    let value = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("grant="))
+    let q = super::query(uri);
+    let value = q
+        .get("grant")
         .ok_or_else(|| ApiError::bad_request("missing_grant", "the `grant` query parameter is required"))?;
     B256::from_str(value)
         .map_err(|_| ApiError::bad_request("malformed_grant", "`grant` must be 0x and 32 bytes of hex"))

@@ -15,6 +15,16 @@ use crate::error::ApiError;
 use crate::metrics::RefusalLabels;
 use crate::state::AppState;
 
+/// The query parameters of a request target (values with `%2F` and `%20` decoded).
+pub fn query(uri: &Uri) -> std::collections::HashMap<String, String> {
+    let mut params = std::collections::HashMap::new();
+    for (k, v) in uri.query().unwrap_or("").split('&').filter_map(|kv| kv.split_once('=')) {
+        // A repeated parameter keeps its first value.
+        params.entry(k.to_owned()).or_insert_with(|| v.replace("%2F", "/").replace("%20", " "));
+    }
+    params
+}
+
 /// A verified call: who signed it and the body they signed.
 pub struct Call {
     /// The signer, verified.

@@ -12,7 +12,7 @@ use alloy_primitives::{Address, B256, Bytes as ChainBytes, U256};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use hearth_chain::bindings::PermissionRegistry::PermissionRegistryEvents;
 use hearth_core::GrantTerms;
@@ -20,19 +20,10 @@ use hearth_store::{FileMeta, NewFile};
 use serde::{Deserialize, Serialize};
 use tokio_util::io::ReaderStream;
 
-use super::Owner;
+use super::{Owner, query};
 use crate::audit::Record;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-fn query(uri: &Uri) -> HashMap<String, String> {
-    uri.query()
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.replace("%2F", "/").replace("%20", " ")))
-        .collect()
-}
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &'static str) -> Result<&'a str, ApiError> {
     q.get(name)
