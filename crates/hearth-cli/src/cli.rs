@@ -51,6 +51,15 @@ pub enum Command {
     /// OCI images: the operations apps may run, named by manifest digest.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// A guided tour on the embedded chain in a fresh temporary data directory: an
+    /// owner, a server and an app; sample data; a COMPUTE grant for an example
+    /// operation; the job and its result; the audit record's inclusion proof; the
+    /// grant revoked and the next request refused. Needs root and runc.
+    Demo {
+        /// Keep the temporary data directory (its path is printed).
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 /// `hearth image …`
@@ -151,6 +160,42 @@ pub enum AppCommand {
         /// Where to write the plaintext.
         #[arg(long, value_name = "FILE")]
         out: std::path::PathBuf,
+    },
+    /// Run an operation over a scope under a COMPUTE grant; wait for it and print its
+    /// phases and result. Exit code 1 when the job ends other than succeeded.
+    Run {
+        /// The server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Where the app's key file lives.
+        #[arg(long, value_name = "DIR")]
+        app_dir: std::path::PathBuf,
+        /// The grant id.
+        #[arg(long)]
+        grant: String,
+        /// The operation: the image's manifest digest.
+        #[arg(long)]
+        operation: String,
+        /// The scope whose files are the inputs.
+        #[arg(long)]
+        scope: String,
+        /// Parameters as JSON (`/input/params.json`).
+        #[arg(long, default_value = "{}")]
+        params: String,
+        /// Where to write the decrypted output files besides result.json.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<std::path::PathBuf>,
+    },
+    /// Print a job's status (phase, times, reason, result) as JSON.
+    Job {
+        /// The server's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// Where the app's key file lives.
+        #[arg(long, value_name = "DIR")]
+        app_dir: std::path::PathBuf,
+        /// The job id.
+        id: String,
     },
 }
 

@@ -20,6 +20,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    crate::jobs::resume(&state);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let anchorer = tokio::spawn(crate::audit::run_anchorer(
         state.audit.clone(),

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub shutdown_secs_max: u64,
     /// Cache grants and trust between requests (kept current by following events).
     pub permission_cache: bool,
+    /// How jobs run (`[serve.jobs]`).
+    pub jobs: crate::jobs::JobsConfig,
 }
 
 impl Default for ServeConfig {
@@ -46,6 +48,7 @@ impl Default for ServeConfig {
             anchor_batch_min: 256,
             shutdown_secs_max: 30,
             permission_cache: true,
+            jobs: crate::jobs::JobsConfig::default(),
         }
     }
 }

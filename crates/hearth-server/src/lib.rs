@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod permission;
 pub mod ratelimit;

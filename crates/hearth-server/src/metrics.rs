@@ -23,6 +23,13 @@ pub struct RefusalLabels {
     pub code: String,
 }
 
+/// Labels of the finished-jobs counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    /// The terminal phase (`succeeded`, `failed`, `cancelled`, `timed_out`).
+    pub phase: &'static str,
+}
+
 /// The server's counters.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -32,6 +39,8 @@ pub struct Metrics {
     pub refusals: Family<RefusalLabels, Counter>,
     /// Audit records appended.
     pub audit_records: Counter,
+    /// Jobs finished, by terminal phase.
+    pub jobs: Family<JobLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -43,7 +52,9 @@ impl Default for Metrics {
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("refusals", "Refused requests by error code", refusals.clone());
         registry.register("audit_records", "Audit records appended", audit_records.clone());
-        Metrics { registry: Mutex::new(registry), requests, refusals, audit_records }
+        let jobs = Family::<JobLabels, Counter>::default();
+        registry.register("jobs", "Jobs finished by terminal phase", jobs.clone());
+        Metrics { registry: Mutex::new(registry), requests, refusals, audit_records, jobs }
     }
 }
 

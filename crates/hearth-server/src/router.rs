@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::RequestLabels;
-use crate::routes::{app, owner, system};
+use crate::routes::{app, operations, owner, system};
 use crate::state::AppState;
 
 /// (method, path template) of every route.
@@ -26,6 +26,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/apps/{address}"),
     ("GET", "/v1/data/{scope}"),
     ("GET", "/v1/data/{scope}/{id}"),
+    ("POST", "/v1/operations"),
+    ("GET", "/v1/operations/{id}"),
+    ("POST", "/v1/operations/{id}/cancel"),
+    ("GET", "/v1/operations/{id}/files/{name}"),
     ("POST", "/v1/owner/files"),
     ("GET", "/v1/owner/files"),
     ("GET", "/v1/owner/files/{id}"),
@@ -57,6 +61,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/apps/{address}", get(app::status))
         .route("/v1/data/{scope}", get(app::index))
         .route("/v1/data/{scope}/{id}", get(app::read))
+        .route("/v1/operations", post(operations::submit))
+        .route("/v1/operations/{id}", get(operations::status))
+        .route("/v1/operations/{id}/cancel", post(operations::cancel))
+        .route("/v1/operations/{id}/files/{name}", get(operations::file))
         .route("/v1/owner/files", post(owner::add).get(owner::list))
         .route("/v1/owner/files/{id}", get(owner::read).merge(delete(owner::delete)))
         .route("/v1/owner/grants", post(owner::submit_grant).get(owner::list_grants))

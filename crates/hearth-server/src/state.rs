@@ -11,6 +11,7 @@ use hearth_store::Store;
 use crate::audit::AuditLog;
 use crate::auth::Verifier;
 use crate::config::ServeConfig;
+use crate::jobs::Jobs;
 use crate::metrics::Metrics;
 use crate::permission::Permissions;
 use crate::ratelimit::RateLimits;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Jobs: their database, runner and queue.
+    pub jobs: Jobs,
 }
 
 /// File of the nonce store inside the data directory.
@@ -87,6 +90,7 @@ impl AppState {
         if !parts.config.permission_cache {
             permissions = permissions.without_cache();
         }
+        let jobs = Jobs::open(&parts.data_dir, parts.config.jobs.clone(), parts.clock.now_secs())?;
         let limits = RateLimits::new(parts.config.rate_per_app_per_sec, parts.config.rate_burst);
         Ok(AppState {
             config: parts.config,
@@ -102,6 +106,7 @@ impl AppState {
             limits,
             metrics: Metrics::default(),
             clock: parts.clock,
+            jobs,
         })
     }
 }

@@ -16,6 +16,11 @@ fn parse<T: FromStr>(what: &str, value: &str) -> Result<T, CliError> {
     value.parse().map_err(|_| CliError::Missing(format!("invalid {what}: {value}")))
 }
 
+/// An operation digest as `0x<hex>`, `<hex>` or `sha256:<hex>` (as `hearth image ls` prints it).
+pub fn parse_operation(value: &str) -> Result<B256, CliError> {
+    parse::<B256>("operation digest", value.strip_prefix("sha256:").unwrap_or(value))
+}
+
 async fn owner_client(data_dir: &Path, server: &str) -> Result<Client, CliError> {
     let keystore = config::load(data_dir)?.owner.and_then(|o| o.keystore);
     let owner = owner_wallet(data_dir, keystore.as_deref())?;
@@ -50,8 +55,7 @@ pub async fn create(data_dir: &Path, args: CreateArgs) -> Result<(), CliError> {
         )));
     }
     let access: Access = args.access.parse().map_err(|e: hearth_core::CoreError| CliError::Missing(e.to_string()))?;
-    let operations =
-        args.operations.iter().map(|o| parse::<B256>("operation digest", o)).collect::<Result<Vec<_>, _>>()?;
+    let operations = args.operations.iter().map(|o| parse_operation(o)).collect::<Result<Vec<_>, _>>()?;
     let params_hash =
         args.params_hash.as_deref().map(|h| parse::<B256>("params hash", h)).transpose()?.unwrap_or_default();
     let Nonce { nonce } = client.json("GET", "/v1/owner/nonce", vec![]).await?;

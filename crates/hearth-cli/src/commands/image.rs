@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::CliError;
 
 /// The image store's directory inside the data directory.
-pub const IMAGES_DIR: &str = "images";
+pub use hearth_server::jobs::IMAGES_DIR;
 
 fn store(data_dir: &Path) -> Result<ImageStore, CliError> {
     ImageStore::open(&data_dir.join(IMAGES_DIR)).map_err(|e| CliError::Missing(e.to_string()))

@@ -4,6 +4,7 @@ mod app;
 mod audit;
 mod chain;
 mod data;
+mod demo;
 mod grant;
 mod image;
 mod init;
@@ -18,6 +19,10 @@ use crate::error::CliError;
 
 /// Runs the parsed command.
 pub async fn run(args: Args) -> Result<(), CliError> {
+    if let Command::Demo { keep } = args.command {
+        // The demo makes its own data directory.
+        return demo::run(keep).await;
+    }
     let data_dir = config::data_dir(args.data_dir)?;
     match args.command {
         Command::Init(init) => init::run(&data_dir, init).await,
@@ -42,6 +47,11 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::App(AppCommand::Get { server, app_dir, grant, scope, file, out }) => {
             app::get(app::GetArgs { server, app_dir, grant, scope, file, out }).await
         }
+        Command::App(AppCommand::Run { server, app_dir, grant, operation, scope, params, out_dir }) => {
+            app::run(app::RunArgs { server, app_dir, grant, operation, scope, params, out_dir }).await
+        }
+        Command::App(AppCommand::Job { server, app_dir, id }) => app::job(&server, &app_dir, &id).await,
+        Command::Demo { .. } => unreachable!("handled above"),
         Command::Audit(AuditCommand::Verify) => audit::verify(&data_dir).await,
         Command::Audit(AuditCommand::Proof { seq }) => audit::proof(&data_dir, seq).await,
         Command::Image(ImageCommand::Import { path }) => image::import(&data_dir, &path),

@@ -1,7 +1,8 @@
 //! A server with one owner, one file in `journal`, a registered app holding a READ grant.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use alloy_primitives::{Address, B256, U256};
 use axum::body::Body;
@@ -11,6 +12,8 @@ use hearth_chain::{Contracts, EmbeddedChain, EmbeddedConfig, Wallet, deploy_suit
 use hearth_core::{Access, Clock, GrantTerms, ManualClock, SystemClock};
 use hearth_crypto::ServerKeys;
 use hearth_crypto::age::x25519::Identity;
+use hearth_sandbox::images::ImageStore;
+use hearth_sandbox::images::example::build_example_image;
 use hearth_server::auth::RequestSigner;
 use hearth_server::state::{AppState, Parts};
 use hearth_server::{ServeConfig, router};
@@ -128,7 +131,9 @@ impl Server {
             store,
             clock: Arc::new(clock.clone()),
         };
-        let state = Some(Arc::new(AppState::open(parts).unwrap()));
+        let state = Arc::new(AppState::open(parts).unwrap());
+        hearth_server::jobs::resume(&state);
+        let state = Some(state);
         Server {
             dir,
             clock,
@@ -164,7 +169,9 @@ impl Server {
             store,
             clock: Arc::new(self.clock.clone()),
         };
-        self.state = Some(Arc::new(AppState::open(parts).unwrap()));
+        let state = Arc::new(AppState::open(parts).unwrap());
+        hearth_server::jobs::resume(&state);
+        self.state = Some(state);
     }
 
     /// Stops the anvil node behind the rpc backend.
@@ -197,10 +204,55 @@ impl Server {
         format!("/v1/data/{scope}/{}?grant={}", self.file_id, self.grant)
     }
 
+    /// Imports operation `name` (an example in `examples/operations`, or `testop`) into
+    /// this server's image store; returns its digest.
+    pub fn import(&self, name: &str) -> B256 {
+        let images = ImageStore::open(&self.dir.path().join(hearth_server::jobs::IMAGES_DIR)).unwrap();
+        images.import(&operation_image(name)).unwrap().digest
+    }
+
+    /// Submits a COMPUTE grant from the owner to `app` for `operations` over `journal`.
+    pub async fn compute_grant(&self, app: &Wallet, operations: Vec<B256>, params_hash: B256) -> B256 {
+        let now = self.clock.now_secs();
+        let p = self.contracts.permissions();
+        let terms = GrantTerms {
+            grantor: self.owner.address(),
+            grantee: app.address(),
+            scopes: vec!["journal".into()],
+            access: Access::Compute,
+            operations,
+            params_hash,
+            not_before: now - 60,
+            expires_at: now + 3600,
+            nonce: p.nonce(self.owner.address()).await.unwrap(),
+        };
+        let sig = p.sign_grant(&self.owner, &terms).unwrap();
+        p.submit_grant(&self.state().server, &terms, sig).await.unwrap().0
+    }
+
     pub fn last_outcome(&self) -> String {
         let last = self.state().audit.last_seq().unwrap();
         self.state().audit.records(last - 1, 1).unwrap()[0].entry.outcome.clone()
     }
+}
+
+/// The OCI image tar of operation `name`, built once per test binary.
+pub fn operation_image(name: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut built = BUILT.lock().unwrap();
+    if let Some(path) = built.get(name) {
+        return path.clone();
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = if name == "testop" {
+        manifest.join("tests/ops/testop.rs")
+    } else {
+        manifest.join(format!("../../examples/operations/{name}.rs"))
+    };
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("server-operations");
+    let path = build_example_image(&source, &out).unwrap();
+    built.insert(name.to_owned(), path.clone());
+    path
 }
 
 pub fn build(method: &str, target: &str, headers: &[(&'static str, String)], body: Vec<u8>) -> Request<Body> {

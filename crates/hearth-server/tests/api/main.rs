@@ -7,4 +7,5 @@
 
 mod attacks;
 mod harness;
+mod jobs;
 mod lifecycle;

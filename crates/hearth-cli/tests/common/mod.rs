@@ -1,0 +1,59 @@
+//! What the binary-level tests share: running `hearth` with a fixed owner key, a
+//! background `hearth serve` that is killed when dropped, and reading printed fields.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+pub const OWNER_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+
+pub fn hearth(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_DATA_DIR", data_dir)
+        .env("HEARTH_OWNER_KEY", OWNER_KEY)
+        .env_remove("HEARTH_PASSPHRASE")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+pub fn ok(data_dir: &Path, args: &[&str]) -> String {
+    let out = hearth(data_dir, args);
+    assert!(out.status.success(), "hearth {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct Served(pub Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn serve(data_dir: &Path) -> (Served, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_DATA_DIR", data_dir)
+        .env("HEARTH_OWNER_KEY", OWNER_KEY)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url =
+        line.trim().strip_prefix("hearth listening on ").unwrap_or_else(|| panic!("unexpected: {line}")).to_owned();
+    (Served(child), url)
+}
+
+/// The rest of the first line that starts (after indentation) with `prefix`.
+pub fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines().find_map(|l| l.trim().strip_prefix(prefix)).unwrap().trim()
+}
