@@ -167,7 +167,7 @@ async fn job(http: &reqwest::Client, setup: &Target) -> Duration {
 
 /// A minimal bundle for a bare `runc run` of the same program on a copy of the same
 /// root: own pid, net, ipc, uts and mount namespaces, read-only root, the input and
-/// `params.json` bound read-only on `/input`, tmpfs `/output` and `/tmp`, uid 65534,
+/// `params.json` bound read-only on `/input`, a writable `/output`, tmpfs `/tmp`, uid 65534,
 /// no capabilities, memory and pids limits.
 fn bare_bundle(setup: &Setup) -> PathBuf {
     let bundle = setup.dir.path().join("bare");
@@ -180,6 +180,9 @@ fn bare_bundle(setup: &Setup) -> PathBuf {
         std::fs::create_dir_all(rootfs.join(d)).expect("mkdir");
     }
     std::fs::copy(setup.rootfs.join("bin/op"), rootfs.join("bin/op")).expect("copy the program");
+    let output = bundle.join("output");
+    std::fs::create_dir_all(&output).expect("mkdir");
+    std::fs::set_permissions(&output, std::os::unix::fs::PermissionsExt::from_mode(0o777)).expect("chmod");
     std::fs::write(input.join("params.json"), b"{}").expect("params");
     std::fs::write(input.join("00000001-4k.txt"), vec![b'w'; INPUT_BYTES]).expect("input");
     let config = serde_json::json!({
@@ -198,7 +201,7 @@ fn bare_bundle(setup: &Setup) -> PathBuf {
             {"destination": "/proc", "type": "proc", "source": "proc"},
             {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755", "size=64k"]},
             {"destination": "/input", "type": "bind", "source": input, "options": ["rbind", "ro"]},
-            {"destination": "/output", "type": "tmpfs", "source": "tmpfs", "options": ["size=64m", "mode=1777"]},
+            {"destination": "/output", "type": "bind", "source": output, "options": ["rbind", "rw"]},
             {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["size=64m", "mode=1777"]}
         ],
         "linux": {
