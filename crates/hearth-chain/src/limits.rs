@@ -26,3 +26,5 @@ pub const PROPOSAL_ACTIONS_MAX: usize = 16;
 pub const PROPOSAL_DESCRIPTION_BYTES_MAX: usize = 16 * 1024;
 /// Most approved code digests one listing reads (one view call each).
 pub const CODE_DIGESTS_LISTED_MAX: u64 = 10_000;
+/// Blocks whose hash the embedded chain's `BLOCKHASH` answers (the EVM's window).
+pub const BLOCK_HASHES_KEPT: u64 = 256;
