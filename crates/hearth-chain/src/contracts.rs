@@ -88,7 +88,7 @@ pub async fn deploy_suite(chain: &dyn Chain, deployer: &Wallet) -> Result<Deploy
     Ok(expected)
 }
 
-fn decode_with<E: SolInterface + std::fmt::Debug>(data: &[u8]) -> Option<String> {
+pub(crate) fn decode_with<E: SolInterface + std::fmt::Debug>(data: &[u8]) -> Option<String> {
     let err = E::abi_decode(data).ok()?;
     // `Variant(Variant { field: .. })` reads better as `Variant { field: .. }`.
     let text = format!("{err:?}");
@@ -98,7 +98,9 @@ fn decode_with<E: SolInterface + std::fmt::Debug>(data: &[u8]) -> Option<String>
     })
 }
 
-/// Names the custom error (of any suite contract), `Error(string)` or panic in revert data.
+/// Names the custom error (of any suite or collective contract, including the OpenZeppelin
+/// governor, timelock, votes token and access errors they inherit), `Error(string)` or panic
+/// in revert data.
 pub fn decode_revert(data: &[u8]) -> String {
     if data.is_empty() {
         return "execution reverted without a reason".into();
@@ -108,11 +110,12 @@ pub fn decode_revert(data: &[u8]) -> String {
         .or_else(|| decode_with::<AppRegistry::AppRegistryErrors>(data))
         .or_else(|| decode_with::<DataRegistry::DataRegistryErrors>(data))
         .or_else(|| decode_with::<AuditLog::AuditLogErrors>(data))
+        .or_else(|| crate::collective::decode_collective_revert(data))
         .or_else(|| alloy_sol_types::decode_revert_reason(data))
         .unwrap_or_else(|| format!("execution reverted (data 0x{})", alloy_primitives::hex::encode(data)))
 }
 
-fn in_contract(e: ChainError, contract: &'static str) -> ChainError {
+pub(crate) fn in_contract(e: ChainError, contract: &'static str) -> ChainError {
     match e {
         ChainError::Reverted { data, reason, .. } => {
             let reason = if data.is_empty() { reason } else { decode_revert(&data) };
@@ -122,8 +125,57 @@ fn in_contract(e: ChainError, contract: &'static str) -> ChainError {
     }
 }
 
-fn decode(what: &'static str) -> impl FnOnce(alloy_sol_types::Error) -> ChainError {
+pub(crate) fn decode(what: &'static str) -> impl FnOnce(alloy_sol_types::Error) -> ChainError {
     move |e| ChainError::Decode { what, reason: e.to_string() }
+}
+
+/// Runs a read-only `call` on `contract` at `to` and decodes its return value.
+pub(crate) async fn view_on<C: SolCall>(
+    chain: &dyn Chain,
+    contract: &'static str,
+    to: Address,
+    call: C,
+) -> Result<C::Return> {
+    let request = CallRequest { from: None, to: Some(to), input: call.abi_encode().into() };
+    let out = chain.call(&request).await.map_err(|e| in_contract(e, contract))?;
+    C::abi_decode_returns(&out).map_err(decode(contract))
+}
+
+/// Sends `call` to `contract` at `to` from `sender`, with `extra_gas` over the estimate, and
+/// waits for the receipt.
+pub(crate) async fn transact_on<C: SolCall>(
+    chain: &dyn Chain,
+    chain_id: u64,
+    sender: &Wallet,
+    contract: &'static str,
+    to: Address,
+    call: C,
+    extra_gas: u64,
+) -> Result<Receipt> {
+    sender
+        .send_with_extra_gas(chain, chain_id, Some(to), call.abi_encode().into(), extra_gas)
+        .await
+        .map_err(|e| in_contract(e, contract))
+}
+
+/// The logs of `address` since `from_block` (optionally only those with first topic `topic0`), decoded.
+pub(crate) async fn events_on<E: SolEventInterface>(
+    chain: &dyn Chain,
+    address: Address,
+    from_block: u64,
+    topic0: Option<B256>,
+) -> Result<Vec<(LogEntry, E)>> {
+    let mut filter = LogFilter { from_block, addresses: vec![address], ..LogFilter::default() };
+    if let Some(topic) = topic0 {
+        filter.topics[0] = vec![topic];
+    }
+    let logs = chain.logs(&filter).await?;
+    logs.into_iter()
+        .map(|log| {
+            let event = E::decode_raw_log(&log.topics, &log.data).map_err(decode("event log"))?;
+            Ok((log, event))
+        })
+        .collect()
 }
 
 /// EIP-712 signing for the suite without a chain connection (a client that knows the
@@ -254,9 +306,7 @@ impl Contracts {
     }
 
     async fn view<C: SolCall>(&self, contract: &'static str, to: Address, call: C) -> Result<C::Return> {
-        let request = CallRequest { from: None, to: Some(to), input: call.abi_encode().into() };
-        let out = self.chain.call(&request).await.map_err(|e| in_contract(e, contract))?;
-        C::abi_decode_returns(&out).map_err(decode(contract))
+        view_on(self.chain.as_ref(), contract, to, call).await
     }
 
     async fn transact<C: SolCall>(
@@ -266,21 +316,11 @@ impl Contracts {
         to: Address,
         call: C,
     ) -> Result<Receipt> {
-        sender
-            .send(self.chain.as_ref(), self.chain_id, Some(to), call.abi_encode().into())
-            .await
-            .map_err(|e| in_contract(e, contract))
+        transact_on(self.chain.as_ref(), self.chain_id, sender, contract, to, call, 0).await
     }
 
     async fn events<E: SolEventInterface>(&self, address: Address, from_block: u64) -> Result<Vec<(LogEntry, E)>> {
-        let filter = LogFilter { from_block, addresses: vec![address], ..LogFilter::default() };
-        let logs = self.chain.logs(&filter).await?;
-        logs.into_iter()
-            .map(|log| {
-                let event = E::decode_raw_log(&log.topics, &log.data).map_err(decode("event log"))?;
-                Ok((log, event))
-            })
-            .collect()
+        events_on(self.chain.as_ref(), address, from_block, None).await
     }
 
     /// `PermissionRegistry`: grants.

@@ -9,6 +9,7 @@
 pub mod anvil;
 pub mod bindings;
 mod chain;
+mod collective;
 mod config;
 mod contracts;
 mod embedded;
@@ -18,6 +19,12 @@ mod rpc;
 mod wallet;
 
 pub use chain::{Backend, CallRequest, Chain, Fees, LogEntry, LogFilter, Receipt};
+pub use collective::{
+    Action, ChallengeResult, CodeApproval, CodeApprovals, Collective, CollectiveDeployment, CollectiveParams,
+    DEFAULT_ADMIN_ROLE, EPOCH_SECS_MAX, Governance, GovernanceSettings, Liveness, Membership, Proposal, ProposalRecord,
+    ProposalState, ProposalTimes, QUORUM_PERCENT_MAX, StorageCommitment, Support, Tally, VOTING_DELAY_SECS_MAX,
+    canceller_role, challenge_chunk, chunk_leaf, deploy_collective, executor_role, proposer_role,
+};
 pub use config::{ChainConfig, EMBEDDED_DIR};
 pub use contracts::{
     Apps, Audit, Contracts, DOMAIN_VERSION, Data, Deployment, GrantRecord, Permissions, Servers, Signing,

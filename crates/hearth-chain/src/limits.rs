@@ -18,3 +18,13 @@ pub const RECEIPT_POLL_MILLIS_MIN: u64 = 1;
 pub const RECEIPT_POLL_MILLIS_MAX: u64 = 250;
 /// Longest line of the embedded chain's journal (a record holds one transaction).
 pub const JOURNAL_LINE_BYTES_MAX: usize = 2 * RAW_TX_BYTES_MAX + 1024;
+/// Most members `deploy_collective` seeds with tokens (one mint transaction each).
+pub const COLLECTIVE_MEMBERS_MAX: usize = 1_000;
+/// Most calls in one governance proposal.
+pub const PROPOSAL_ACTIONS_MAX: usize = 16;
+/// Longest proposal description (it is stored in the `ProposalCreated` event).
+pub const PROPOSAL_DESCRIPTION_BYTES_MAX: usize = 16 * 1024;
+/// Most approved code digests one listing reads (one view call each).
+pub const CODE_DIGESTS_LISTED_MAX: u64 = 10_000;
+/// Blocks whose hash the embedded chain's `BLOCKHASH` answers (the EVM's window).
+pub const BLOCK_HASHES_KEPT: u64 = 256;

@@ -74,9 +74,23 @@ impl Wallet {
     /// contract when `None`), then waits for its receipt. A revert found while
     /// estimating gas is returned as [`ChainError::Reverted`] and nothing is sent.
     pub async fn send(&self, chain: &dyn Chain, chain_id: u64, to: Option<Address>, input: Bytes) -> Result<Receipt> {
+        self.send_with_extra_gas(chain, chain_id, to, input, 0).await
+    }
+
+    /// Like [`Wallet::send`], with `extra_gas` over the estimate: for calls whose cost depends
+    /// on the block they land in (a vote checkpoint written in a new second takes a fresh
+    /// storage slot, which the estimate made in the previous second did not pay for).
+    pub async fn send_with_extra_gas(
+        &self,
+        chain: &dyn Chain,
+        chain_id: u64,
+        to: Option<Address>,
+        input: Bytes,
+        extra_gas: u64,
+    ) -> Result<Receipt> {
         let from = self.address();
         let request = CallRequest { from: Some(from), to, input: input.clone() };
-        let gas_limit = chain.estimate_gas(&request).await?;
+        let gas_limit = chain.estimate_gas(&request).await?.saturating_add(extra_gas);
         let nonce = chain.transaction_count(from).await?;
         let fees = chain.fees().await?;
         let tx = TxEip1559 {

@@ -4,6 +4,12 @@
 //!
 //! Gas is free here (base fee zero), so owners, apps and the server need no funds. A
 //! transaction that would revert is refused, not mined: the sender's nonce is not used.
+//!
+//! Block hashes (what `BLOCKHASH` answers for the last [`BLOCK_HASHES_KEPT`] blocks) are a
+//! keccak chain over the mined blocks: each covers the previous hash, the block's number, time,
+//! transaction hash and outcome. So they are the same on every replay, yet cannot be known
+//! before the block is mined (revm's default would be a hash of the block number alone, which
+//! would make on-chain challenge seeds predictable).
 
 mod journal;
 
@@ -25,7 +31,7 @@ use revm::{Context, Database, DatabaseCommit, ExecuteEvm, MainBuilder, MainConte
 use crate::chain::{Backend, CallRequest, Chain, Fees, LogEntry, LogFilter, Receipt};
 use crate::contracts::{Deployment, suite_init_codes};
 use crate::error::{ChainError, Result};
-use crate::limits::{BLOCK_GAS_MAX, LOGS_PER_QUERY_MAX, RAW_TX_BYTES_MAX, TX_GAS_MAX};
+use crate::limits::{BLOCK_GAS_MAX, BLOCK_HASHES_KEPT, LOGS_PER_QUERY_MAX, RAW_TX_BYTES_MAX, TX_GAS_MAX};
 use journal::{Header, Journal, Opened, Record};
 
 /// Chain id of embedded chains: ASCII "hear", distinct from public chains and anvil's.
@@ -57,6 +63,8 @@ struct State {
     db: CacheDB<EmptyDB>,
     number: u64,
     timestamp: u64,
+    /// The hash of block `number`.
+    hash: B256,
     logs: Vec<LogEntry>,
     journal: Option<Journal>,
 }
@@ -209,6 +217,24 @@ fn to_entries(result: &ExecutionResult, number: u64, tx_hash: B256) -> Vec<LogEn
         .collect()
 }
 
+impl State {
+    /// Records block `number`'s hash (chained to the previous one) where `BLOCKHASH` finds it,
+    /// forgetting the one that falls out of the window.
+    fn seal(&mut self, number: u64, timestamp: u64, tx_hash: B256, outcome: B256) {
+        let mut buf = Vec::with_capacity(32 * 3 + 16);
+        buf.extend_from_slice(self.hash.as_slice());
+        buf.extend_from_slice(&number.to_be_bytes());
+        buf.extend_from_slice(&timestamp.to_be_bytes());
+        buf.extend_from_slice(tx_hash.as_slice());
+        buf.extend_from_slice(outcome.as_slice());
+        self.hash = keccak256(buf);
+        self.db.cache.block_hashes.insert(U256::from(number), self.hash);
+        if let Some(old) = number.checked_sub(BLOCK_HASHES_KEPT) {
+            self.db.cache.block_hashes.remove(&U256::from(old));
+        }
+    }
+}
+
 fn genesis_hash(chain_id: u64, codes: &[(&'static str, Bytes)]) -> B256 {
     let mut buf = chain_id.to_be_bytes().to_vec();
     for (name, code) in codes {
@@ -245,6 +271,7 @@ impl EmbeddedChain {
             db: CacheDB::new(EmptyDB::default()),
             number: 0,
             timestamp: header.genesis_timestamp,
+            hash: keccak256([b"hearth.embedded.block0".as_slice(), genesis.as_slice()].concat()),
             logs: Vec::new(),
             journal: None,
         };
@@ -262,6 +289,7 @@ impl EmbeddedChain {
             ensure_success(&out.result).map_err(|e| corrupted(format!("genesis deployment of {name} failed: {e}")))?;
             state.db.commit(out.state);
         }
+        state.db.cache.block_hashes.insert(U256::ZERO, state.hash);
         for record in &records {
             Self::replay(&mut state, config.chain_id, record).map_err(|e| match e {
                 ChainError::Corrupted { .. } => e,
@@ -290,6 +318,7 @@ impl EmbeddedChain {
         state.db.commit(out.state);
         state.number = record.n;
         state.timestamp = record.ts;
+        state.seal(record.n, record.ts, decoded.hash, record.outcome);
         Ok(())
     }
 
@@ -395,11 +424,13 @@ impl Chain for EmbeddedChain {
         ensure_success(&out.result)?;
         let journal = state.journal.as_mut().ok_or_else(|| ChainError::Invalid("embedded chain is not open".into()))?;
         // Durable first: state changes only once the record is on disk.
-        journal.append(number, timestamp, &raw, outcome_digest(&out.result))?;
+        let outcome = outcome_digest(&out.result);
+        journal.append(number, timestamp, &raw, outcome)?;
         let logs = to_entries(&out.result, number, decoded.hash);
         state.db.commit(out.state);
         state.number = number;
         state.timestamp = timestamp;
+        state.seal(number, timestamp, decoded.hash, outcome);
         state.logs.extend(logs.iter().cloned());
         Ok(Receipt {
             transaction_hash: decoded.hash,

@@ -176,3 +176,46 @@ async fn a_transaction_for_another_chain_is_refused() {
     assert!(matches!(&err, ChainError::InvalidTransaction(m) if m.contains("chain id 1")), "{err}");
     assert_eq!(c.chain().block_number().await.unwrap(), 0);
 }
+
+/// The liveness challenge seed comes from `BLOCKHASH`: here a keccak chain over the mined
+/// blocks, not revm's hash of the block number, and the same again when the journal replays.
+#[tokio::test]
+async fn block_hashes_chain_the_history_and_replay_identically() {
+    use alloy_primitives::{B256, keccak256};
+    use alloy_sol_types::SolValue;
+    use hearth_chain::{Chain, Collective, CollectiveParams, deploy_collective};
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let (deployer, node, member) = (Wallet::random(), Wallet::random(), Wallet::random());
+    let params = CollectiveParams {
+        name: "hearth.ReplayCollective".into(),
+        symbol: "HRC".into(),
+        members: vec![(member.address(), U256::from(1))],
+        voting_delay_secs: 1,
+        voting_period_secs: 10,
+        proposal_threshold: U256::ZERO,
+        quorum_percent: 50,
+        timelock_delay_secs: 1,
+        challenger: node.address(),
+        epoch_secs: 60,
+        reward_per_pass: U256::ZERO,
+        reward_pool: U256::ZERO,
+    };
+    let (deployment, seed, opened_in) = {
+        let chain: Arc<dyn Chain> = Arc::new(EmbeddedChain::open(dir.path(), config(&clock)).unwrap());
+        let deployment = deploy_collective(chain.as_ref(), &deployer, &params).await.expect("deploy");
+        let c = Collective::connect(chain.clone(), deployment).await.unwrap();
+        let (epoch, seed) = c.liveness().open_epoch(&node).await.expect("open epoch");
+        assert_eq!(epoch, 0);
+        (deployment, seed, chain.block_number().await.unwrap())
+    };
+    // What the seed would be with revm's default block hash (keccak of the decimal number).
+    let placeholder = keccak256((opened_in - 1).to_string());
+    let predictable = keccak256((placeholder, B256::ZERO, 0u64, deployment.liveness).abi_encode_params());
+    assert_ne!(seed, predictable, "the seed must not follow from the block number alone");
+
+    let chain: Arc<dyn Chain> = Arc::new(EmbeddedChain::open(dir.path(), config(&clock)).expect("replays"));
+    let c = Collective::connect(chain, deployment).await.unwrap();
+    assert_eq!(c.liveness().challenge_seed(0).await.unwrap(), seed);
+}

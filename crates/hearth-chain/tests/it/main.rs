@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod artifacts;
+mod collective;
 mod contracts;
 mod embedded;
 mod harness;
