@@ -46,6 +46,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Jobs: their database, runner and queue.
     pub jobs: Jobs,
+    /// The collective this node serves, if it is a collective node: jobs may then
+    /// also run code the collective approved in its `CodeRegistry`. Set after `open`.
+    pub collective: Option<hearth_chain::Collective>,
 }
 
 /// File of the nonce store inside the data directory.
@@ -107,6 +110,7 @@ impl AppState {
             metrics: Metrics::default(),
             clock: parts.clock,
             jobs,
+            collective: None,
         })
     }
 }
