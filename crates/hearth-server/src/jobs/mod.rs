@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 pub use store::{JobStore, JobStoreError};
 
@@ -368,6 +369,47 @@ fn open_compute(data_dir: &Path, config: &JobsConfig) -> Result<Compute, String>
         tracing::warn!(containers = removed.len(), "removed containers a stopped server left behind");
     }
     Ok(Compute { runner, images })
+}
+
+/// Whether `app` may run `operation` with parameters hashing to `params_hash` over
+/// `scope` now. Under a grant (a personal server): the grant on chain
+/// ([`crate::permission::Permissions::check`]). With the zero grant on a collective node:
+/// the collective's `CodeRegistry` must hold a live approval of the digest to run on
+/// the node (not an export approval); the requester must be a registered app (checked
+/// where the result is sealed). Called at submission and again before the start.
+pub async fn authorize(
+    state: &AppState,
+    app: Address,
+    grant: B256,
+    scope: &str,
+    operation: B256,
+    params_hash: B256,
+) -> Result<(), ApiError> {
+    if !grant.is_zero() {
+        let wanted = hearth_core::Wanted::Compute { operation, params_hash };
+        state.permissions.check(app, grant, scope, wanted).await?;
+        return Ok(());
+    }
+    let Some(collective) = &state.collective else {
+        return Err(ApiError::forbidden(
+            "unknown_grant",
+            "the zero grant is for collective nodes; this server needs a grant from its owner",
+        ));
+    };
+    let approval = collective.code().approval(operation).await.map_err(ApiError::chain_unavailable)?;
+    if !approval.approved {
+        return Err(match approval.revoked_at {
+            Some(_) => ApiError::forbidden("code_revoked", "the collective revoked its approval of this code"),
+            None => ApiError::forbidden("code_not_approved", "the collective has not approved this code"),
+        });
+    }
+    if approval.export_to.is_some() {
+        return Err(ApiError::forbidden(
+            "code_export_only",
+            "the collective approved this code to run on an export destination, not on this node",
+        ));
+    }
+    Ok(())
 }
 
 /// Starts the jobs [`Jobs::open`] found queued. Call once the state exists (from an

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use alloy_primitives::{Address, B256};
-use hearth_core::Wanted;
 use hearth_crypto::age::x25519::Recipient;
 use hearth_sandbox::runner::{Finished, Job, Outcome};
 use tokio_util::io::SyncIoBridge;
@@ -185,8 +184,7 @@ async fn enter(state: &Arc<AppState>, job: &JobRecord, phase: Phase, cancel: &Ca
 }
 
 async fn check_permission(state: &Arc<AppState>, job: &JobRecord) -> Result<(), Stop> {
-    let wanted = Wanted::Compute { operation: job.operation, params_hash: job.params_hash };
-    state.permissions.check(job.app, job.grant, &job.scope, wanted).await?;
+    super::authorize(state, job.app, job.grant, &job.scope, job.operation, job.params_hash).await?;
     Ok(())
 }
 
@@ -358,7 +356,7 @@ async fn audit(
     let entry = Entry {
         actor: job.app,
         action: action.to_owned(),
-        grant_id: Some(job.grant),
+        grant_id: Some(job.grant).filter(|g| !g.is_zero()),
         files,
         code_digest: Some(job.operation),
         params_hash: Some(job.params_hash),

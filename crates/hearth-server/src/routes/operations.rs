@@ -11,7 +11,6 @@ use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hearth_core::Wanted;
 use serde::{Deserialize, Serialize};
 
 use super::{Call, audited, authenticate, claimed};
@@ -23,7 +22,8 @@ use crate::state::AppState;
 #[derive(Deserialize, Serialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct OperationRequest {
-    /// The COMPUTE grant to run under.
+    /// The COMPUTE grant to run under; zero on a collective node, where the code must
+    /// be approved in the collective's `CodeRegistry` instead.
     pub grant: B256,
     /// The operation: an image manifest digest listed in the grant.
     pub operation: B256,
@@ -102,8 +102,7 @@ pub async fn submit(
 async fn admit(state: &Arc<AppState>, call: &Call) -> Result<Accepted, ApiError> {
     let (request, params_json) = parse_request(&call.body)?;
     let params_hash = alloy_primitives::keccak256(&params_json);
-    let wanted = Wanted::Compute { operation: request.operation, params_hash };
-    state.permissions.check(call.caller, request.grant, &request.scope, wanted).await?;
+    jobs::authorize(state, call.caller, request.grant, &request.scope, request.operation, params_hash).await?;
     let compute = state.jobs.compute().map_err(|reason| {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "compute_unavailable", format!("jobs cannot run here: {reason}"))
     })?;

@@ -179,6 +179,12 @@ impl Server {
         self._anvil.take();
     }
 
+    /// Makes this server a collective node (before any job holds the state).
+    pub fn set_collective(&mut self, collective: hearth_chain::Collective) {
+        let state = Arc::get_mut(self.state.as_mut().unwrap()).expect("no job holds the state yet");
+        state.collective = Some(collective);
+    }
+
     pub fn state(&self) -> &Arc<AppState> {
         self.state.as_ref().unwrap()
     }

@@ -17,7 +17,7 @@ use crate::harness::{Backend, PLAIN, Server, body_bytes, refusal};
 /// Longest a test waits for a job to end.
 const JOB_WAIT_SECS_MAX: u64 = 120;
 
-fn config(concurrent_max: usize, queue_max: usize, wall_secs_max: u64) -> ServeConfig {
+pub fn config(concurrent_max: usize, queue_max: usize, wall_secs_max: u64) -> ServeConfig {
     ServeConfig {
         jobs: JobsConfig { concurrent_max, queue_max, wall_secs_max, ..JobsConfig::default() },
         ..ServeConfig::default()
@@ -25,7 +25,7 @@ fn config(concurrent_max: usize, queue_max: usize, wall_secs_max: u64) -> ServeC
 }
 
 impl Server {
-    async fn submit_as(
+    pub async fn submit_as(
         &self,
         app: &Wallet,
         grant: B256,
@@ -37,7 +37,7 @@ impl Server {
         self.send(self.signed(&self.signer(app), "POST", "/v1/operations", body)).await
     }
 
-    async fn submit(&self, grant: B256, operation: B256, params: serde_json::Value) -> String {
+    pub async fn submit(&self, grant: B256, operation: B256, params: serde_json::Value) -> String {
         let response = self.submit_as(&self.app, grant, operation, params).await;
         assert_eq!(response.status(), 202);
         let accepted: Accepted = serde_json::from_slice(&body_bytes(response).await).unwrap();
@@ -49,13 +49,13 @@ impl Server {
         self.send(self.signed(&self.signer(who), "GET", &format!("/v1/operations/{id}"), vec![])).await
     }
 
-    async fn status(&self, id: &str) -> OperationStatus {
+    pub async fn status(&self, id: &str) -> OperationStatus {
         let response = self.status_as(&self.app, id).await;
         assert_eq!(response.status(), 200);
         serde_json::from_slice(&body_bytes(response).await).unwrap()
     }
 
-    async fn wait_for(&self, id: &str, done: impl Fn(&OperationStatus) -> bool) -> OperationStatus {
+    pub async fn wait_for(&self, id: &str, done: impl Fn(&OperationStatus) -> bool) -> OperationStatus {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(JOB_WAIT_SECS_MAX);
         loop {
             let status = self.status(id).await;
@@ -67,17 +67,17 @@ impl Server {
         }
     }
 
-    async fn wait_end(&self, id: &str) -> OperationStatus {
+    pub async fn wait_end(&self, id: &str) -> OperationStatus {
         self.wait_for(id, |s| s.job.phase.is_terminal()).await
     }
 
-    fn records_for(&self, action: &str) -> Vec<hearth_server::audit::Record> {
+    pub fn records_for(&self, action: &str) -> Vec<hearth_server::audit::Record> {
         let records = self.state().audit.records(0, 1000).unwrap();
         records.into_iter().filter(|r| r.entry.action == action).collect()
     }
 }
 
-fn phases(status: &OperationStatus) -> Vec<Phase> {
+pub fn phases(status: &OperationStatus) -> Vec<Phase> {
     status.job.phases.iter().map(|p| p.phase).collect()
 }
 

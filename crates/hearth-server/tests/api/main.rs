@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod attacks;
+mod collective;
 mod harness;
 mod jobs;
 mod lifecycle;
