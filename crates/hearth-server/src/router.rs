@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::RequestLabels;
-use crate::routes::{app, operations, owner, system};
+use crate::routes::{app, contributions, operations, owner, system};
 use crate::state::AppState;
 
 /// (method, path template) of every route.
@@ -26,6 +26,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/apps/{address}"),
     ("GET", "/v1/data/{scope}"),
     ("GET", "/v1/data/{scope}/{id}"),
+    ("POST", "/v1/contributions"),
+    ("GET", "/v1/contributions/nonce/{address}"),
     ("POST", "/v1/operations"),
     ("GET", "/v1/operations/{id}"),
     ("POST", "/v1/operations/{id}/cancel"),
@@ -61,6 +63,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/apps/{address}", get(app::status))
         .route("/v1/data/{scope}", get(app::index))
         .route("/v1/data/{scope}/{id}", get(app::read))
+        .route("/v1/contributions", post(contributions::add))
+        .route("/v1/contributions/nonce/{address}", get(contributions::nonce))
         .route("/v1/operations", post(operations::submit))
         .route("/v1/operations/{id}", get(operations::status))
         .route("/v1/operations/{id}/cancel", post(operations::cancel))

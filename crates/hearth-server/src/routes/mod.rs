@@ -2,6 +2,7 @@
 //! requests, per-caller rate limits and the audit of app actions.
 
 pub mod app;
+pub mod contributions;
 pub mod operations;
 pub mod owner;
 pub mod system;

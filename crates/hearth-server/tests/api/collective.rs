@@ -128,3 +128,83 @@ async fn the_zero_grant_means_nothing_on_a_personal_server() {
     let refused = s.submit_as(&s.app, B256::ZERO, testop, json!({})).await;
     assert_eq!(refusal(refused).await, (403, "unknown_grant".to_owned()));
 }
+
+/// A contribution as a member's device makes it: encrypted to `recipient`, its
+/// ciphertext hash signed in an `AddFile` for the `contributions` scope.
+async fn contribution(s: &Server, member: &Wallet, name: &str, plain: &[u8], recipient: &str) -> (Vec<u8>, String) {
+    use sha2::Digest;
+    let recipient = hearth_crypto::parse_recipient(recipient).unwrap();
+    let mut ciphertext = Vec::new();
+    hearth_crypto::encrypt(&[recipient], plain, &mut ciphertext).unwrap();
+    let sha256 = B256::from_slice(&sha2::Sha256::digest(&ciphertext));
+    let uri = hearth_server::routes::owner::file_uri(s.server_address(), sha256);
+    let data = s.contracts.data();
+    let nonce = data.nonce(member.address()).await.unwrap();
+    let scope = hearth_server::routes::contributions::CONTRIBUTIONS_SCOPE;
+    let signature = data.sign_add_file(member, &uri, sha256, scope, nonce).unwrap();
+    (ciphertext, format!("/v1/contributions?name={name}&nonce={nonce}&registration={signature}"))
+}
+
+async fn send_contribution(s: &Server, member: &Wallet, target: &str, body: Vec<u8>) -> (u16, String) {
+    let response = s.send(s.signed(&s.signer(member), "POST", target, body)).await;
+    let status = response.status().as_u16();
+    if status == 201 {
+        return (201, String::new());
+    }
+    refusal(response).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contributions_are_checked_then_an_approved_job_aggregates_them() {
+    let mut s = Server::start(Backend::Embedded).await;
+    let testop = s.import("testop");
+    let member = Wallet::random();
+    let node_recipient = s.state().keys.age_recipient().to_string();
+    let (body, target) = contribution(&s, &member, "early.txt", b"too early", &node_recipient).await;
+    assert_eq!(
+        send_contribution(&s, &member, &target, body).await,
+        (404, "not_found".to_owned()),
+        "a personal server takes no contributions"
+    );
+
+    let dao = make_collective_node(&mut s).await;
+    for (i, m) in dao.members.iter().enumerate() {
+        let text = format!("member {i} contributes {} bytes", 10 + i);
+        let (body, target) = contribution(&s, m, &format!("c{i}.txt"), text.as_bytes(), &node_recipient).await;
+        assert_eq!(send_contribution(&s, m, &target, body).await, (201, String::new()));
+    }
+
+    // Encrypted to another key: refused, nothing kept.
+    let stranger = hearth_crypto::age::x25519::Identity::generate().to_public().to_string();
+    let (body, target) = contribution(&s, &member, "wrong.txt", b"to the wrong key", &stranger).await;
+    assert_eq!(send_contribution(&s, &member, &target, body).await, (400, "wrong_recipient".to_owned()));
+    // Changed after signing: the ciphertext no longer opens (or no longer matches its signed hash).
+    let (mut body, target) = contribution(&s, &member, "tampered.txt", b"honest words", &node_recipient).await;
+    let last = body.len() - 1;
+    body[last] ^= 1;
+    assert_eq!(send_contribution(&s, &member, &target, body).await, (400, "invalid_ciphertext".to_owned()));
+    // Signed for one ciphertext, sent with another that decrypts fine.
+    let (_, target) = contribution(&s, &member, "swapped.txt", b"signed bytes", &node_recipient).await;
+    let (other, _) = contribution(&s, &member, "swapped.txt", b"other bytes", &node_recipient).await;
+    assert_eq!(send_contribution(&s, &member, &target, other).await, (400, "registration_mismatch".to_owned()));
+    let kept = s.state().store.list(Some("contributions"), 0, 100).await.unwrap();
+    assert_eq!(kept.len(), 3, "only the three valid contributions were kept");
+
+    dao.approve(&s, testop, None).await;
+    let request = hearth_server::routes::operations::OperationRequest {
+        grant: B256::ZERO,
+        operation: testop,
+        scope: "contributions".into(),
+        params: json!({}),
+    };
+    let response =
+        s.send(s.signed(&s.signer(&s.app), "POST", "/v1/operations", serde_json::to_vec(&request).unwrap())).await;
+    assert_eq!(response.status(), 202);
+    let accepted: hearth_server::routes::operations::Accepted =
+        serde_json::from_slice(&crate::harness::body_bytes(response).await).unwrap();
+    let done = s.wait_end(&accepted.id).await;
+    assert_eq!(done.job.phase, Phase::Succeeded, "reason: {:?}", done.job.reason);
+    let bytes: usize = (0..3).map(|i| format!("member {i} contributes {} bytes", 10 + i).len()).sum();
+    assert_eq!(done.result, Some(json!({"files": 3, "bytes": bytes})), "an aggregate over every contribution");
+    assert_eq!(done.job.inputs.len(), 3);
+}
