@@ -18,7 +18,8 @@ use crate::chain::{Chain, LogEntry, Receipt};
 use crate::contracts::{decode_with, events_on, in_contract, transact_on, view_on};
 use crate::error::{ChainError, Result};
 use crate::limits::{
-    CODE_DIGESTS_LISTED_MAX, COLLECTIVE_MEMBERS_MAX, PROPOSAL_ACTIONS_MAX, PROPOSAL_DESCRIPTION_BYTES_MAX,
+    CODE_DIGESTS_LISTED_MAX, COLLECTIVE_HOLDERS_LISTED_MAX, COLLECTIVE_MEMBERS_MAX, PROPOSAL_ACTIONS_MAX,
+    PROPOSAL_DESCRIPTION_BYTES_MAX,
 };
 use crate::wallet::Wallet;
 
@@ -450,6 +451,29 @@ impl Membership<'_> {
             description: description.to_owned(),
         }
     }
+
+    /// Every account that ever received tokens since `from_block` (the deployment's block
+    /// covers all), in order of first receipt; some may hold nothing now.
+    pub async fn holders(&self, from_block: u64) -> Result<Vec<Address>> {
+        let topic = MembershipToken::Transfer::SIGNATURE_HASH;
+        let events: Vec<(LogEntry, MembershipToken::MembershipTokenEvents)> =
+            events_on(self.0.chain.as_ref(), self.address(), from_block, Some(topic)).await?;
+        let mut out: Vec<Address> = Vec::new();
+        for (_, event) in events {
+            let MembershipToken::MembershipTokenEvents::Transfer(t) = event else { continue };
+            if !t.to.is_zero() && !out.contains(&t.to) {
+                if out.len() == COLLECTIVE_HOLDERS_LISTED_MAX {
+                    return Err(ChainError::LimitExceeded {
+                        what: "token holders listed",
+                        actual: out.len() as u64 + 1,
+                        max: COLLECTIVE_HOLDERS_LISTED_MAX as u64,
+                    });
+                }
+                out.push(t.to);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// One call a proposal makes through the timelock.
@@ -836,6 +860,26 @@ pub struct CodeApproval {
     pub revoked_at: Option<u64>,
 }
 
+/// What a proposal's action does to the code registry, decoded from its calldata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum CodeAction {
+    /// `approve(digest, descriptionUri, exportTo)`.
+    Approve {
+        /// The code digest.
+        digest: B256,
+        /// Where voters read what it does.
+        description_uri: String,
+        /// `None` to run on the node; otherwise the server the data is exported to.
+        export_to: Option<Address>,
+    },
+    /// `revoke(digest)`.
+    Revoke {
+        /// The code digest.
+        digest: B256,
+    },
+}
+
 /// `CodeRegistry` of one collective.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeApprovals<'a>(&'a Collective);
@@ -861,6 +905,24 @@ impl CodeApprovals<'_> {
             exportTo: export_to.unwrap_or(Address::ZERO),
         };
         Proposal { actions: vec![Action::call(self.address(), call)], description: description.to_owned() }
+    }
+
+    /// What `action` does to this collective's code registry; `None` for a call elsewhere
+    /// (another contract, another function, or calldata that does not decode).
+    pub fn decode_action(&self, action: &Action) -> Option<CodeAction> {
+        if action.target != self.address() {
+            return None;
+        }
+        if let Ok(call) = CodeRegistry::approveCall::abi_decode(&action.calldata) {
+            return Some(CodeAction::Approve {
+                digest: call.digest,
+                description_uri: call.descriptionUri,
+                export_to: (!call.exportTo.is_zero()).then_some(call.exportTo),
+            });
+        }
+        CodeRegistry::revokeCall::abi_decode(&action.calldata)
+            .ok()
+            .map(|call| CodeAction::Revoke { digest: call.digest })
     }
 
     /// A proposal revoking the approval of `digest`.
@@ -1087,5 +1149,10 @@ impl Liveness<'_> {
     /// The epoch length, in seconds.
     pub async fn epoch_secs(&self) -> Result<u64> {
         self.0.view(LIVENESS, self.address(), LivenessRegistry::epochSecondsCall {}).await
+    }
+
+    /// Tokens one passed challenge earns.
+    pub async fn reward_per_pass(&self) -> Result<U256> {
+        self.0.view(LIVENESS, self.address(), LivenessRegistry::rewardPerPassCall {}).await
     }
 }

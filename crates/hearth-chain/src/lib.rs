@@ -20,10 +20,11 @@ mod wallet;
 
 pub use chain::{Backend, CallRequest, Chain, Fees, LogEntry, LogFilter, Receipt};
 pub use collective::{
-    Action, ChallengeResult, CodeApproval, CodeApprovals, Collective, CollectiveDeployment, CollectiveParams,
-    DEFAULT_ADMIN_ROLE, EPOCH_SECS_MAX, Governance, GovernanceSettings, Liveness, Membership, Proposal, ProposalRecord,
-    ProposalState, ProposalTimes, QUORUM_PERCENT_MAX, StorageCommitment, Support, Tally, VOTING_DELAY_SECS_MAX,
-    canceller_role, challenge_chunk, chunk_leaf, deploy_collective, executor_role, proposer_role,
+    Action, ChallengeResult, CodeAction, CodeApproval, CodeApprovals, Collective, CollectiveDeployment,
+    CollectiveParams, DEFAULT_ADMIN_ROLE, EPOCH_SECS_MAX, Governance, GovernanceSettings, Liveness, Membership,
+    Proposal, ProposalRecord, ProposalState, ProposalTimes, QUORUM_PERCENT_MAX, StorageCommitment, Support, Tally,
+    VOTING_DELAY_SECS_MAX, canceller_role, challenge_chunk, chunk_leaf, deploy_collective, executor_role,
+    proposer_role,
 };
 pub use config::{ChainConfig, EMBEDDED_DIR};
 pub use contracts::{

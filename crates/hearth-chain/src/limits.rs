@@ -20,6 +20,8 @@ pub const RECEIPT_POLL_MILLIS_MAX: u64 = 250;
 pub const JOURNAL_LINE_BYTES_MAX: usize = 2 * RAW_TX_BYTES_MAX + 1024;
 /// Most members `deploy_collective` seeds with tokens (one mint transaction each).
 pub const COLLECTIVE_MEMBERS_MAX: usize = 1_000;
+/// Most token holders `Membership::holders` lists.
+pub const COLLECTIVE_HOLDERS_LISTED_MAX: usize = 10_000;
 /// Most calls in one governance proposal.
 pub const PROPOSAL_ACTIONS_MAX: usize = 16;
 /// Longest proposal description (it is stored in the `ProposalCreated` event).

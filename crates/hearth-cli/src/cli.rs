@@ -51,6 +51,13 @@ pub enum Command {
     /// OCI images: the operations apps may run, named by manifest digest.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// A data collective on this node's chain: deploy its contracts, show them, delegate votes.
+    #[command(subcommand)]
+    Collective(CollectiveCommand),
+    /// Code the collective runs, decided by vote: propose, vote, queue, execute, list.
+    /// The acting wallet is HEARTH_MEMBER_KEY (hex) when set, otherwise the owner's.
+    #[command(subcommand)]
+    Code(CodeCommand),
     /// A guided tour on the embedded chain in a fresh temporary data directory: an
     /// owner, a server and an app; sample data; a COMPUTE grant for an example
     /// operation; the job and its result; the audit record's inclusion proof; the
@@ -307,4 +314,126 @@ pub enum ChainCommand {
         #[arg(long, value_name = "ID")]
         chain_id: Option<u64>,
     },
+}
+
+/// `hearth collective …`
+#[derive(Debug, Subcommand)]
+pub enum CollectiveCommand {
+    /// Deploy a collective (token, timelock, governor, code and liveness registries) with
+    /// this server's wallet as deployer and liveness challenger, and write `[collective]`.
+    Init(CollectiveInitArgs),
+    /// Show the collective's addresses, settings and members.
+    Info {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The acting member (HEARTH_MEMBER_KEY, or the owner) delegates its votes to itself.
+    /// Votes count only from then on: delegate before proposals are made.
+    Delegate,
+}
+
+/// `hearth collective init`. Token amounts are in whole tokens (18 decimals; `1.5` allowed).
+#[derive(Debug, clap::Args)]
+pub struct CollectiveInitArgs {
+    /// An initial member and its tokens; repeat for several.
+    #[arg(long = "member", required = true, value_name = "ADDR=AMOUNT")]
+    pub members: Vec<String>,
+    /// The collective's name (the token's and the governor's).
+    #[arg(long, default_value = "hearth collective")]
+    pub name: String,
+    /// The token's symbol.
+    #[arg(long, default_value = "HEARTH")]
+    pub symbol: String,
+    /// Seconds from a proposal to its snapshot (votes count as delegated then).
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub voting_delay_secs: u64,
+    /// Seconds a vote stays open.
+    #[arg(long, default_value_t = 3600, value_name = "N")]
+    pub voting_period_secs: u32,
+    /// Seconds between queueing a passed proposal and executing it.
+    #[arg(long, default_value_t = 3600, value_name = "N")]
+    pub timelock_delay_secs: u64,
+    /// Percent of the token supply that must vote for or abstain.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub quorum_percent: u8,
+    /// Votes (tokens) needed to propose; 0 lets anyone, such as a data requester, propose.
+    #[arg(long, default_value = "0", value_name = "N")]
+    pub proposal_threshold: String,
+    /// Length of a liveness epoch, in seconds.
+    #[arg(long, default_value_t = 24 * 3600, value_name = "N")]
+    pub epoch_secs: u64,
+    /// Tokens one passed storage challenge earns.
+    #[arg(long, default_value = "0", value_name = "N")]
+    pub reward_per_pass: String,
+    /// Tokens minted to the liveness registry to pay rewards from (they count in the
+    /// supply that the quorum is a percentage of, but never vote).
+    #[arg(long, default_value = "0", value_name = "N")]
+    pub reward_pool: String,
+    /// How contributions are kept: on this node (escrow) or by contributors (liveness).
+    #[arg(long, value_enum, default_value_t = crate::config::Custody::Escrow)]
+    pub custody: crate::config::Custody,
+}
+
+/// `hearth code …`
+#[derive(Debug, Subcommand)]
+pub enum CodeCommand {
+    /// Propose approving code: IMAGE is a digest (`sha256:<hex>`, `0x<hex>`) or an image
+    /// archive, imported into this data directory's image store first.
+    Propose {
+        /// A digest, or a `docker save` / `podman save` tarball or OCI layout.
+        image: String,
+        /// What voters read (a title line, then details).
+        #[arg(long, value_name = "TEXT")]
+        description: String,
+        /// Where voters read what the code does [default: the digest].
+        #[arg(long, value_name = "URI")]
+        uri: Option<String>,
+        /// Run it on this registered server after exporting the data to it, instead of on the node.
+        #[arg(long, value_name = "NODE_ADDRESS")]
+        export_to: Option<String>,
+    },
+    /// Propose revoking an approval.
+    Revoke {
+        /// The approved digest.
+        digest: String,
+        /// What voters read.
+        #[arg(long, value_name = "TEXT")]
+        description: String,
+    },
+    /// Vote on an active proposal with the votes delegated at its snapshot.
+    Vote {
+        /// The proposal id (decimal or 0x hex).
+        id: String,
+        /// for, against or abstain.
+        #[arg(value_enum)]
+        support: VoteChoice,
+    },
+    /// Queue a passed proposal in the timelock.
+    Queue {
+        /// The proposal id.
+        id: String,
+    },
+    /// Execute a queued proposal once its timelock delay has passed.
+    Execute {
+        /// The proposal id.
+        id: String,
+    },
+    /// List approvals and proposals.
+    Ls {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A vote's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VoteChoice {
+    /// In favour.
+    For,
+    /// Opposed.
+    Against,
+    /// Counts toward quorum only.
+    Abstain,
 }

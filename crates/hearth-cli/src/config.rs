@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use alloy_primitives::Address;
-use hearth_chain::ChainConfig;
+use hearth_chain::{ChainConfig, CollectiveDeployment};
 use hearth_store::BlobConfig;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,9 @@ pub struct Config {
     /// How `hearth serve` runs.
     #[serde(default)]
     pub serve: hearth_server::ServeConfig,
+    /// The data collective this node serves, written by `hearth collective init`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collective: Option<CollectiveSection>,
 }
 
 fn local_blobs() -> BlobConfig {
@@ -69,6 +72,40 @@ pub struct OwnerSection {
     /// The owner's keystore, when the CLI holds one (relative to the data directory or absolute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keystore: Option<PathBuf>,
+}
+
+/// `[collective]`: where a data collective's contracts are and how contributions are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectiveSection {
+    /// How contributions are kept.
+    pub custody: Custody,
+    /// The chain the contracts are on (the `[chain]` of the deployment).
+    pub chain_id: u64,
+    /// The block of the first deployment transaction: proposals are read from events since.
+    pub deployed_at_block: u64,
+    /// The contracts.
+    pub contracts: CollectiveDeployment,
+}
+
+/// Where a collective's contributions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Custody {
+    /// The node holds the encrypted contributions.
+    Escrow,
+    /// Contributors keep their data and answer storage challenges for rewards.
+    Liveness,
+}
+
+impl Custody {
+    /// The lowercase name, as written in `hearth.toml`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Custody::Escrow => "escrow",
+            Custody::Liveness => "liveness",
+        }
+    }
 }
 
 /// The data directory chosen by flag, environment, or the platform default.

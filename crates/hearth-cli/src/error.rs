@@ -51,6 +51,14 @@ pub enum CliError {
         /// The server's message.
         message: String,
     },
+    /// A contract refused a transaction for a reason a person can act on.
+    #[error("refused: {sentence} ({error})")]
+    Refused {
+        /// What happened and what to do, in words.
+        sentence: String,
+        /// The contract's error name, e.g. `NoVotingPower`.
+        error: String,
+    },
     /// A check found a problem (exit code 1: a clean "no").
     #[error("{0}")]
     CheckFailed(String),

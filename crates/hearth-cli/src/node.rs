@@ -2,12 +2,13 @@
 //! owner wallet, chain and store.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use hearth_chain::{Contracts, EmbeddedConfig, Wallet};
+use hearth_chain::{Chain, Collective, Contracts, EmbeddedConfig, Wallet};
 use hearth_crypto::{SecretString, ServerKeys};
 use hearth_store::{Store, StoreConfig};
 
-use crate::config::{self, Config, KEY_FILE, OwnerSection, ServerSection};
+use crate::config::{self, CollectiveSection, Config, KEY_FILE, OwnerSection, ServerSection};
 use crate::error::CliError;
 use crate::secrets;
 
@@ -75,6 +76,34 @@ impl Node {
         Ok(self.config.chain.connect(&self.data_dir, EmbeddedConfig::default()).await?)
     }
 
+    /// `[collective]`, or advice to create one.
+    pub fn collective_section(&self) -> Result<&CollectiveSection, CliError> {
+        self.config.collective.as_ref().ok_or_else(|| {
+            CliError::Missing(format!(
+                "{} has no collective: run `hearth collective init` first",
+                self.data_dir.display()
+            ))
+        })
+    }
+
+    /// The acting collective member: HEARTH_MEMBER_KEY when set, otherwise the owner's wallet.
+    pub fn member_wallet(&self) -> Result<Wallet, CliError> {
+        if let Some(key) = secrets::from_env(secrets::MEMBER_KEY_ENV) {
+            use hearth_crypto::ExposeSecret;
+            return Wallet::from_hex(key.expose_secret()).map_err(|_| {
+                CliError::Missing(format!("{} is not a private key (32 bytes of hex)", secrets::MEMBER_KEY_ENV))
+            });
+        }
+        self.owner_wallet()
+    }
+
+    /// Connects to the configured chain and the collective on it.
+    pub async fn collective(&self) -> Result<Collective, CliError> {
+        let section = self.collective_section()?;
+        let contracts = self.contracts().await?;
+        connect_collective(contracts.chain().clone(), section).await
+    }
+
     /// Opens the blob store (and cleans up what a crash left behind).
     pub async fn store(&self) -> Result<Store, CliError> {
         open_store(&self.data_dir, &self.config).await
@@ -117,4 +146,22 @@ pub fn owner_wallet(data_dir: &Path, keystore: Option<&Path>) -> Result<Wallet, 
     let passphrase = secrets::from_env_or_prompt(secrets::OWNER_PASSPHRASE_ENV, "passphrase of the owner keystore")?;
     let secret = hearth_crypto::read_keystore(&path, &passphrase)?;
     Ok(Wallet::from_secret_bytes(&secret)?)
+}
+
+/// Connects to the collective of `section` on `chain`, which must be the chain it was deployed on.
+pub async fn connect_collective(chain: Arc<dyn Chain>, section: &CollectiveSection) -> Result<Collective, CliError> {
+    let chain_id = chain.chain_id().await?;
+    if chain_id != section.chain_id {
+        return Err(CliError::Missing(format!(
+            "the collective was deployed on chain {}, but this data directory now uses chain {chain_id}",
+            section.chain_id
+        )));
+    }
+    Collective::connect(chain, section.contracts).await.map_err(|e| match e {
+        hearth_chain::ChainError::MissingContract { contract, address, chain_id } => CliError::Missing(format!(
+            "no {contract} contract at {address} on chain {chain_id}: [collective] in {} names another deployment",
+            config::CONFIG_FILE
+        )),
+        other => other.into(),
+    })
 }

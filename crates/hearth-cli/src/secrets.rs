@@ -12,6 +12,8 @@ use crate::error::CliError;
 pub const PASSPHRASE_ENV: &str = "HEARTH_PASSPHRASE";
 /// The owner's private key (hex), used instead of a keystore (tests, scripts).
 pub const OWNER_KEY_ENV: &str = "HEARTH_OWNER_KEY";
+/// The acting collective member's private key (hex) for `hearth code` and `hearth collective delegate`.
+pub const MEMBER_KEY_ENV: &str = "HEARTH_MEMBER_KEY";
 /// Passphrase of the owner's keystore.
 pub const OWNER_PASSPHRASE_ENV: &str = "HEARTH_OWNER_PASSPHRASE";
 

@@ -1,8 +1,22 @@
 //! One module per command group; `run` dispatches.
 
+/// Appends one formatted line to a `String` (which cannot fail), for output printed at once
+/// with [`emit`].
+macro_rules! put {
+    ($out:expr) => {
+        $out.push('\n')
+    };
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
 mod app;
 mod audit;
 mod chain;
+mod code;
+mod collective;
 mod data;
 mod demo;
 mod grant;
@@ -12,10 +26,22 @@ mod owner;
 mod serve;
 
 use crate::cli::{
-    AppCommand, Args, AuditCommand, ChainCommand, Command, DataCommand, GrantCommand, ImageCommand, OwnerCommand,
+    AppCommand, Args, AuditCommand, ChainCommand, CodeCommand, CollectiveCommand, Command, DataCommand, GrantCommand,
+    ImageCommand, OwnerCommand,
 };
 use crate::config;
 use crate::error::CliError;
+
+/// Writes `text` to standard output; a reader that left early (`| head`) is reported as a
+/// broken pipe, which `main` treats as success.
+pub(crate) fn emit(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|source| CliError::Io { what: "writing to standard output".into(), source })
+}
 
 /// Runs the parsed command.
 pub async fn run(args: Args) -> Result<(), CliError> {
@@ -56,5 +82,18 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Audit(AuditCommand::Proof { seq }) => audit::proof(&data_dir, seq).await,
         Command::Image(ImageCommand::Import { path }) => image::import(&data_dir, &path),
         Command::Image(ImageCommand::Ls { json }) => image::ls(&data_dir, json),
+        Command::Collective(CollectiveCommand::Init(init)) => collective::init(&data_dir, init).await,
+        Command::Collective(CollectiveCommand::Info { json }) => collective::info(&data_dir, json).await,
+        Command::Collective(CollectiveCommand::Delegate) => collective::delegate(&data_dir).await,
+        Command::Code(CodeCommand::Propose { image, description, uri, export_to }) => {
+            code::propose(&data_dir, &image, &description, uri.as_deref(), export_to.as_deref()).await
+        }
+        Command::Code(CodeCommand::Revoke { digest, description }) => {
+            code::revoke(&data_dir, &digest, &description).await
+        }
+        Command::Code(CodeCommand::Vote { id, support }) => code::vote(&data_dir, &id, support).await,
+        Command::Code(CodeCommand::Queue { id }) => code::queue(&data_dir, &id).await,
+        Command::Code(CodeCommand::Execute { id }) => code::execute(&data_dir, &id).await,
+        Command::Code(CodeCommand::Ls { json }) => code::ls(&data_dir, json).await,
     }
 }

@@ -8,7 +8,7 @@ use hearth_core::SystemClock;
 use hearth_server::state::{AppState, Parts};
 
 use crate::error::CliError;
-use crate::node::Node;
+use crate::node::{Node, connect_collective};
 
 /// Runs the server.
 pub async fn run(data_dir: &Path, bind: Option<SocketAddr>) -> Result<(), CliError> {
@@ -38,7 +38,15 @@ pub async fn run(data_dir: &Path, bind: Option<SocketAddr>) -> Result<(), CliErr
         store,
         clock: Arc::new(SystemClock),
     };
-    let state = Arc::new(AppState::open(parts).map_err(CliError::Missing)?);
+    let mut state = AppState::open(parts).map_err(CliError::Missing)?;
+    if let Some(section) = &node.config.collective {
+        // The same chain handle as the suite's: the embedded chain is opened once per process.
+        let collective = connect_collective(state.contracts.chain().clone(), section).await?;
+        // Not on stdout: its first line is the listening address.
+        tracing::info!(governor = %section.contracts.governor, custody = section.custody.as_str(), "serving a collective");
+        state.collective = Some(collective);
+    }
+    let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|source| CliError::Io { what: format!("listening on {}", config.bind), source })?;
