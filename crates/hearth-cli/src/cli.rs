@@ -54,6 +54,20 @@ pub enum Command {
     /// A data collective on this node's chain: deploy its contracts, show them, delegate votes.
     #[command(subcommand)]
     Collective(CollectiveCommand),
+    /// Contribute files to a collective: each is encrypted here to the node's age
+    /// recipient and its ciphertext hash signed (DataRegistry `AddFile`, scope
+    /// `contributions`) with the member's key from HEARTH_MEMBER_KEY; the node checks both.
+    Contribute {
+        /// The collective node's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The collective node's address: refuse to send if the server is another node.
+        #[arg(long, value_name = "ADDRESS")]
+        collective: Option<alloy_primitives::Address>,
+        /// Files to contribute.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
     /// Code the collective runs, decided by vote: propose, vote, queue, execute, list.
     /// The acting wallet is HEARTH_MEMBER_KEY (hex) when set, otherwise the owner's.
     #[command(subcommand)]

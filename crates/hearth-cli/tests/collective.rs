@@ -8,10 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::{Command, Output};
 
-use common::{OWNER_KEY, field, hearth, ok};
+use common::{OWNER_KEY, as_member, field, hearth, member_ok, number, ok};
 use hearth_chain::Wallet;
 use hearth_chain::anvil::{Anvil, DEV_KEY};
 use serde_json::Value;
@@ -31,26 +30,6 @@ const TIMELOCK_DELAY_SECS: &str = "3";
 
 fn address(key: &str) -> String {
     Wallet::from_hex(key).unwrap().address().to_string()
-}
-
-fn as_member(data: &Path, key: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .env("HEARTH_DATA_DIR", data)
-        .env("HEARTH_OWNER_KEY", OWNER_KEY)
-        .env("HEARTH_MEMBER_KEY", key)
-        .env_remove("HEARTH_PASSPHRASE")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn member_ok(data: &Path, key: &str, args: &[&str]) -> String {
-    let out = as_member(data, key, args);
-    assert!(out.status.success(), "hearth {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!stdout.contains(&key[2..]) && !String::from_utf8_lossy(&out.stderr).contains(&key[2..]), "key printed");
-    stdout
 }
 
 /// Asserts a refusal: exit code 2 and one line on stderr naming `error` and containing `words`.
@@ -73,13 +52,7 @@ struct WallClock;
 
 impl Time for WallClock {
     fn pass(&self, at: u64) {
-        loop {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-            if now.as_secs() > at {
-                return;
-            }
-            std::thread::sleep(Duration::from_secs(at + 1) - now);
-        }
+        common::wait_past(at);
     }
 }
 
@@ -94,10 +67,6 @@ impl Time for AnvilClock<'_> {
             }
         });
     }
-}
-
-fn number(text: &str, prefix: &str) -> u64 {
-    field(text, prefix).split_whitespace().next().unwrap().parse().unwrap()
 }
 
 fn code_ls(data: &Path) -> Value {

@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const OWNER_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 
@@ -56,4 +57,42 @@ pub fn serve(data_dir: &Path) -> (Served, String) {
 /// The rest of the first line that starts (after indentation) with `prefix`.
 pub fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines().find_map(|l| l.trim().strip_prefix(prefix)).unwrap().trim()
+}
+
+/// `hearth` acting as the member whose hex key is `key` (`HEARTH_MEMBER_KEY`).
+pub fn as_member(data: &Path, key: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_DATA_DIR", data)
+        .env("HEARTH_OWNER_KEY", OWNER_KEY)
+        .env("HEARTH_MEMBER_KEY", key)
+        .env_remove("HEARTH_PASSPHRASE")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// [`as_member`] that must succeed and must not print the key.
+pub fn member_ok(data: &Path, key: &str, args: &[&str]) -> String {
+    let out = as_member(data, key, args);
+    assert!(out.status.success(), "hearth {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(!stdout.contains(&key[2..]) && !String::from_utf8_lossy(&out.stderr).contains(&key[2..]), "key printed");
+    stdout
+}
+
+/// The number that starts the field `prefix`.
+pub fn number(text: &str, prefix: &str) -> u64 {
+    field(text, prefix).split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// Sleeps until the system clock (the embedded chain's) is past unix time `at`.
+pub fn wait_past(at: u64) {
+    loop {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        if now.as_secs() > at {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(at + 1) - now);
+    }
 }
