@@ -10,6 +10,17 @@ use alloy_sol_types::{Eip712Domain, SolStruct};
 use crate::chain::{CallRequest, Chain, Receipt};
 use crate::error::{ChainError, Result};
 
+/// One lock per sending address in this process: a transaction's nonce is read and the
+/// transaction sent under it, so concurrent sends from one wallet (a server relaying
+/// several requests at once) take consecutive nonces instead of colliding.
+fn send_lock(from: Address) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<Address, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    locks.entry(from).or_default().clone()
+}
+
 /// A signing key. The secret lives in `k256`'s zeroizing key type; `Debug` shows only
 /// the address.
 #[derive(Clone)]
@@ -89,6 +100,8 @@ impl Wallet {
         extra_gas: u64,
     ) -> Result<Receipt> {
         let from = self.address();
+        let lock = send_lock(from);
+        let _sending = lock.lock().await;
         let request = CallRequest { from: Some(from), to, input: input.clone() };
         let gas_limit = chain.estimate_gas(&request).await?.saturating_add(extra_gas);
         let nonce = chain.transaction_count(from).await?;

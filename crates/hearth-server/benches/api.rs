@@ -3,19 +3,18 @@
 //! 64 concurrent clients, with a warm and a cold permission cache. Prints throughput and
 //! p50/p99 latency. Run with `bench/api.sh`.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{B256, U256};
+use hearth_chain::Wallet;
 use hearth_chain::anvil::Anvil;
-use hearth_chain::{Contracts, EmbeddedChain, EmbeddedConfig, Wallet};
 use hearth_core::{Access, Clock, GrantTerms, SystemClock};
-use hearth_crypto::ServerKeys;
 use hearth_crypto::age::x25519::Identity;
 use hearth_server::ServeConfig;
 use hearth_server::auth::RequestSigner;
-use hearth_server::state::{AppState, Parts};
-use hearth_store::{NewFile, Store, StoreConfig};
+use hearth_store::NewFile;
 
 /// Concurrent clients.
 const CLIENTS: usize = 64;
@@ -34,52 +33,18 @@ struct Setup {
 
 async fn setup(permission_cache: bool, anvil: Option<&Anvil>) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let contracts = match anvil {
-        None => {
-            let chain = EmbeddedChain::open(&dir.path().join("chain"), EmbeddedConfig::default()).expect("chain");
-            let deployment = chain.deployment();
-            Contracts::connect(Arc::new(chain), deployment, None).await.expect("contracts")
-        }
-        Some(anvil) => {
-            let chain = anvil.chain().expect("rpc");
-            let deployment = hearth_chain::deploy_suite(&chain, &anvil.dev_wallet()).await.expect("deploy");
-            Contracts::connect(Arc::new(chain), deployment, None).await.expect("contracts")
-        }
-    };
-    let keys = ServerKeys::generate();
-    let server = Wallet::from_secret_bytes(keys.secp256k1_secret()).expect("wallet");
-    if let Some(anvil) = anvil {
-        anvil.fund(server.address()).await.expect("fund");
-    }
-    let owner = Wallet::random();
-    let owner_identity = Identity::generate();
-    contracts
-        .servers()
-        .register(&server, &server, &keys.age_recipient().to_string(), "http://bench")
-        .await
-        .expect("register");
-    contracts.servers().set_trust_signed(&server, &owner, server.address(), true).await.expect("trust");
-    let store =
-        Store::open(&StoreConfig { data_dir: dir.path().to_owned(), ..StoreConfig::default() }).await.expect("store");
+    let node = support::node(dir.path(), anvil).await;
+    let (contracts, server, owner) = (node.contracts.clone(), node.server.clone(), node.owner.clone());
     let mut ciphertext = Vec::new();
-    hearth_crypto::encrypt(
-        &[keys.age_recipient(), owner_identity.to_public()],
-        &vec![7u8; FILE_BYTES][..],
-        &mut ciphertext,
-    )
-    .expect("encrypt");
-    let staged = store.stage(&ciphertext[..]).await.expect("stage");
+    let recipients = [node.keys.age_recipient(), node.owner_identity.to_public()];
+    hearth_crypto::encrypt(&recipients, &vec![7u8; FILE_BYTES][..], &mut ciphertext).expect("encrypt");
+    let staged = node.store.stage(&ciphertext[..]).await.expect("stage");
     let now = SystemClock.now_secs();
-    let file = store
-        .commit(staged, NewFile { scope: "journal".into(), name: "4k".into(), chain_file_id: None, created_at: now })
-        .await
-        .expect("commit");
+    let new = NewFile { scope: "journal".into(), name: "4k".into(), chain_file_id: None, created_at: now };
+    let file = node.store.commit(staged, new).await.expect("commit");
     let app = Wallet::random();
-    contracts
-        .apps()
-        .register(&server, &app, &Identity::generate().to_public().to_string(), "bench", "")
-        .await
-        .expect("app");
+    let app_recipient = Identity::generate().to_public().to_string();
+    contracts.apps().register(&server, &app, &app_recipient, "bench", "").await.expect("app");
     let terms = GrantTerms {
         grantor: owner.address(),
         grantee: app.address(),
@@ -93,31 +58,9 @@ async fn setup(permission_cache: bool, anvil: Option<&Anvil>) -> Setup {
     };
     let sig = contracts.permissions().sign_grant(&owner, &terms).expect("sign");
     let (grant, _) = contracts.permissions().submit_grant(&server, &terms, sig).await.expect("grant");
-    let config = ServeConfig {
-        permission_cache,
-        rate_per_app_per_sec: 1_000_000,
-        rate_burst: 1_000_000,
-        anchor_interval_secs: 3600,
-        anchor_batch_min: 1_000_000,
-        ..ServeConfig::default()
-    };
-    let parts = Parts {
-        config,
-        data_dir: dir.path().to_owned(),
-        keys,
-        owner: owner.address(),
-        owner_recipient: owner_identity.to_public().to_string(),
-        contracts: contracts.clone(),
-        store,
-        clock: Arc::new(SystemClock),
-    };
-    let state = Arc::new(AppState::open(parts).expect("state"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hearth_server::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
+    let config = ServeConfig { permission_cache, ..support::config() };
+    let state = support::state(node, dir.path(), config, |_| {});
+    let (url, stop) = support::serve(state).await;
     let signer = RequestSigner::new(app, server.address(), contracts.chain_id());
     Setup { url, signer, target: format!("/v1/data/journal/{}?grant={grant}", file.id), _dir: dir, stop }
 }

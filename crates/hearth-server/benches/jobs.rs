@@ -5,23 +5,22 @@
 //! with 8 clients each submitting jobs back to back. Needs root and runc. Run with
 //! `bench/jobs.sh`.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy_primitives::{B256, U256};
-use hearth_chain::{Contracts, EmbeddedChain, EmbeddedConfig, Wallet};
+use hearth_chain::Wallet;
 use hearth_core::{Access, Clock, GrantTerms, SystemClock};
-use hearth_crypto::ServerKeys;
 use hearth_crypto::age::x25519::Identity;
 use hearth_sandbox::images::ImageStore;
 use hearth_sandbox::images::example::build_example_image;
 use hearth_server::ServeConfig;
 use hearth_server::auth::RequestSigner;
 use hearth_server::jobs::{IMAGES_DIR, JobsConfig};
-use hearth_server::state::{AppState, Parts};
-use hearth_store::{NewFile, Store, StoreConfig};
+use hearth_store::NewFile;
 
 /// Sequential samples of each kind (hearth end to end, bare runc), interleaved.
 const LATENCY_SAMPLES: usize = 30;
@@ -51,25 +50,15 @@ struct Setup {
 
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let chain = EmbeddedChain::open(&dir.path().join("chain"), EmbeddedConfig::default()).expect("chain");
-    let deployment = chain.deployment();
-    let contracts = Contracts::connect(Arc::new(chain), deployment, None).await.expect("contracts");
-    let keys = ServerKeys::generate();
-    let server = Wallet::from_secret_bytes(keys.secp256k1_secret()).expect("wallet");
-    let owner = Wallet::random();
-    let owner_identity = Identity::generate();
-    let servers = contracts.servers();
-    servers.register(&server, &server, &keys.age_recipient().to_string(), "http://bench").await.expect("register");
-    servers.set_trust_signed(&server, &owner, server.address(), true).await.expect("trust");
-    let store =
-        Store::open(&StoreConfig { data_dir: dir.path().to_owned(), ..StoreConfig::default() }).await.expect("store");
+    let node = support::node(dir.path(), None).await;
+    let (contracts, server, owner) = (node.contracts.clone(), node.server.clone(), node.owner.clone());
     let mut ciphertext = Vec::new();
-    let recipients = [keys.age_recipient(), owner_identity.to_public()];
+    let recipients = [node.keys.age_recipient(), node.owner_identity.to_public()];
     hearth_crypto::encrypt(&recipients, &vec![b'w'; INPUT_BYTES][..], &mut ciphertext).expect("encrypt");
-    let staged = store.stage(&ciphertext[..]).await.expect("stage");
+    let staged = node.store.stage(&ciphertext[..]).await.expect("stage");
     let now = SystemClock.now_secs();
     let new = NewFile { scope: "journal".into(), name: "4k.txt".into(), chain_file_id: None, created_at: now };
-    store.commit(staged, new).await.expect("commit");
+    node.store.commit(staged, new).await.expect("commit");
 
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ops/testop.rs");
     let image = build_example_image(&source, &dir.path().join("build")).expect("build the trivial operation");
@@ -93,34 +82,12 @@ async fn setup() -> Setup {
     };
     let sig = contracts.permissions().sign_grant(&owner, &terms).expect("sign");
     let (grant, _) = contracts.permissions().submit_grant(&server, &terms, sig).await.expect("grant");
-    let config = ServeConfig {
-        rate_per_app_per_sec: 1_000_000,
-        rate_burst: 1_000_000,
-        anchor_interval_secs: 3600,
-        anchor_batch_min: 1_000_000,
-        jobs: JobsConfig { concurrent_max: CLIENTS, queue_max: 4 * CLIENTS, ..JobsConfig::default() },
-        ..ServeConfig::default()
-    };
-    let parts = Parts {
-        config,
-        data_dir: dir.path().to_owned(),
-        keys,
-        owner: owner.address(),
-        owner_recipient: owner_identity.to_public().to_string(),
-        contracts: contracts.clone(),
-        store,
-        clock: Arc::new(SystemClock),
-    };
-    let state = Arc::new(AppState::open(parts).expect("state"));
+    let jobs = JobsConfig { concurrent_max: CLIENTS, queue_max: 4 * CLIENTS, ..JobsConfig::default() };
+    let state = support::state(node, dir.path(), ServeConfig { jobs, ..support::config() }, |_| {});
     if let Err(reason) = state.jobs.compute() {
         panic!("jobs cannot run here (run as root with runc installed): {reason}");
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hearth_server::serve(state, listener, async move {
-        let _ = stopped.await;
-    }));
+    let (url, stop) = support::serve(state).await;
     let signer = RequestSigner::new(app, server.address(), contracts.chain_id());
     let body = serde_json::to_vec(&serde_json::json!({
         "grant": grant, "operation": info.digest, "scope": "journal", "params": {}

@@ -355,3 +355,24 @@ async fn only_registered_servers_anchor_and_only_in_order() {
         assert_eq!((anchor.merkleRoot, anchor.firstSeq, anchor.lastSeq), (root, 1, 10));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_sends_from_one_wallet_take_consecutive_nonces() {
+    for h in Harness::both().await {
+        let relayer = h.wallet().await;
+        let before = h.contracts.chain().transaction_count(relayer.address()).await.unwrap();
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (contracts, relayer) = (h.contracts.clone(), relayer.clone());
+            sends.spawn(async move {
+                let app = Wallet::random();
+                contracts.apps().register(&relayer, &app, "age1app", &format!("app {i}"), "").await.map(|_| ())
+            });
+        }
+        while let Some(sent) = sends.join_next().await {
+            assert!(sent.unwrap().is_ok(), "[{}] every concurrent send lands", h.name());
+        }
+        let after = h.contracts.chain().transaction_count(relayer.address()).await.unwrap();
+        assert_eq!(after, before + 8, "[{}] eight transactions, eight nonces", h.name());
+    }
+}
