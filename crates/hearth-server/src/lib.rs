@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod jobs;
+pub mod liveness;
 pub mod metrics;
 pub mod permission;
 pub mod ratelimit;
