@@ -9,6 +9,8 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod jobs;
+pub mod liveness;
+mod merkle;
 pub mod metrics;
 pub mod permission;
 pub mod ratelimit;

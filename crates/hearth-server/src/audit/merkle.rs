@@ -9,38 +9,12 @@
 //! The tree itself is `rs_merkle`'s; only the hasher is ours.
 
 use alloy_primitives::{B256, keccak256};
-use rs_merkle::{Hasher, MerkleTree};
+use rs_merkle::MerkleTree;
+
+use crate::merkle::{SortedKeccak, hash_pair};
 
 /// Deepest a proof can be: a batch never has more than 2^64 records.
 pub(crate) const PROOF_DEPTH_MAX: usize = 64;
-
-/// keccak256 with sorted pairs and odd nodes promoted.
-#[derive(Clone, Copy, Debug)]
-struct SortedKeccak;
-
-impl Hasher for SortedKeccak {
-    type Hash = [u8; 32];
-
-    fn hash(data: &[u8]) -> [u8; 32] {
-        keccak256(data).0
-    }
-
-    fn concat_and_hash(left: &[u8; 32], right: Option<&[u8; 32]>) -> [u8; 32] {
-        match right {
-            Some(right) => hash_pair(B256::from(*left), B256::from(*right)).0,
-            None => *left,
-        }
-    }
-}
-
-/// `keccak256(min(a, b) ‖ max(a, b))`.
-fn hash_pair(a: B256, b: B256) -> B256 {
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let mut both = [0u8; 64];
-    both[..32].copy_from_slice(lo.as_slice());
-    both[32..].copy_from_slice(hi.as_slice());
-    keccak256(both)
-}
 
 /// The leaf of a record: `keccak256(keccak256(abi.encode(recordHash)))`; the ABI
 /// encoding of one `bytes32` is the 32 bytes themselves.
