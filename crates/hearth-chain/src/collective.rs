@@ -277,11 +277,7 @@ impl Collective {
     /// pays in the token.
     pub async fn connect(chain: Arc<dyn Chain>, deployment: CollectiveDeployment) -> Result<Collective> {
         let chain_id = chain.chain_id().await?;
-        for (contract, address) in deployment.entries() {
-            if chain.code(address).await?.is_empty() {
-                return Err(ChainError::MissingContract { contract, address, chain_id });
-            }
-        }
+        crate::contracts::require_code(chain.as_ref(), chain_id, deployment.entries()).await?;
         let c = Collective { chain, chain_id, deployment };
         let d = &deployment;
         let miswired = |what: &str, actual: std::result::Result<Address, ChainError>, expected: Address| match actual {

@@ -70,6 +70,20 @@ pub(crate) fn suite_init_codes(servers: Address) -> Vec<(&'static str, Bytes)> {
     ]
 }
 
+/// Refuses, naming the first, when any of `entries` (name, address) has no code on `chain`.
+pub(crate) async fn require_code(
+    chain: &dyn Chain,
+    chain_id: u64,
+    entries: impl IntoIterator<Item = (&'static str, Address)>,
+) -> Result<()> {
+    for (contract, address) in entries {
+        if chain.code(address).await?.is_empty() {
+            return Err(ChainError::MissingContract { contract, address, chain_id });
+        }
+    }
+    Ok(())
+}
+
 /// Deploys the suite with `deployer` and returns where it landed.
 pub async fn deploy_suite(chain: &dyn Chain, deployer: &Wallet) -> Result<Deployment> {
     let chain_id = chain.chain_id().await?;
@@ -273,11 +287,7 @@ impl Contracts {
         {
             return Err(ChainError::WrongChainId { expected, actual: chain_id });
         }
-        for (contract, address) in deployment.entries() {
-            if chain.code(address).await?.is_empty() {
-                return Err(ChainError::MissingContract { contract, address, chain_id });
-            }
-        }
+        require_code(chain.as_ref(), chain_id, deployment.entries()).await?;
         Ok(Contracts { chain, chain_id, deployment })
     }
 
