@@ -77,6 +77,14 @@ pub struct Parts {
 }
 
 impl AppState {
+    /// Appends `entry` to the audit trail (committed before this returns) and counts it.
+    /// Blocks on an fsync: call it off the async workers.
+    pub fn record(&self, entry: crate::audit::Entry) -> crate::audit::Result<crate::audit::Record> {
+        let record = self.audit.append(entry)?;
+        self.metrics.audit_records.inc();
+        Ok(record)
+    }
+
     /// Opens the nonce store and the audit log in `data_dir` and assembles the state.
     pub fn open(parts: Parts) -> Result<AppState, String> {
         let server = Wallet::from_secret_bytes(parts.keys.secp256k1_secret()).map_err(|e| e.to_string())?;

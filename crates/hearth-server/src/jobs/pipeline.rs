@@ -80,22 +80,26 @@ pub(super) async fn run(state: &Arc<AppState>, id: &str, cancel: CancellationTok
         permit = jobs.slots.clone().acquire_owned() => permit.ok(),
         () = cancel.cancelled() => None,
     };
+    // The ciphertext hashes of the inputs, once they are decrypted: the end record names them.
+    let mut inputs = Vec::new();
     let ended = match permit {
         None => Err((Stop::cancelled(), None)),
-        Some(_permit) => execute(state, &job, &cancel).await,
+        Some(_permit) => execute(state, &job, &cancel, &mut inputs).await,
     };
     let (ending_phase, reason, exit_code, sealed) = match ended {
         Ok(sealed) => (Phase::Succeeded, None, sealed.exit_code, Some(sealed)),
         Err((stop, exit_code)) => (stop.phase, Some(stop.reason), exit_code, None),
     };
-    finish(state, &job, ending_phase, reason, exit_code, sealed).await;
+    finish(state, &job, inputs, ending_phase, reason, exit_code, sealed).await;
 }
 
-/// Verify, prepare, check, run, seal. `Err` carries the stop and the exit code.
+/// Verify, prepare, check, run, seal; `inputs` gets the input hashes once they are
+/// stored. `Err` carries the stop and the exit code.
 async fn execute(
     state: &Arc<AppState>,
     job: &JobRecord,
     cancel: &CancellationToken,
+    inputs: &mut Vec<B256>,
 ) -> Result<Sealed, (Stop, Option<i32>)> {
     let no_exit = |stop: Stop| (stop, None);
     let compute = state.jobs.compute().map_err(|reason| {
@@ -117,26 +121,27 @@ async fn execute(
 
     // Preparing: decrypt the inputs into memory; record them before the container sees them.
     enter(state, job, Phase::Preparing, cancel).await.map_err(no_exit)?;
-    let (inputs, hashes) = decrypt_inputs(state, job).await.map_err(no_exit)?;
+    let (plaintext, hashes) = decrypt_inputs(state, job).await.map_err(no_exit)?;
     let stored = hashes.clone();
     let id = job.id.clone();
     blocking(state, move |s| s.jobs.store().set_inputs(&id, &stored))
         .await
         .map_err(|e| no_exit(internal(&job.id, e)))?;
-    audit(state, job, "operation.start", hashes.clone(), None, "started").await.map_err(no_exit)?;
+    inputs.clone_from(&hashes);
+    audit(state, job, "operation.start", hashes, None, "started").await.map_err(no_exit)?;
 
     // The permission once more, right before the container starts.
     check_permission(state, job).await.map_err(no_exit)?;
     enter(state, job, Phase::Running, cancel).await.map_err(no_exit)?;
     let mut args = image.entrypoint.clone();
     args.extend(image.cmd.iter().cloned());
-    let mut inputs = inputs;
+    let mut plaintext = plaintext;
     let run = Job {
         id: &job.id,
         rootfs: &rootfs,
         args,
         env: image.env.clone(),
-        inputs: std::mem::take(&mut inputs.0),
+        inputs: std::mem::take(&mut plaintext.0),
         params_json,
         limits: state.jobs.config().limits(),
     };
@@ -306,6 +311,7 @@ fn discard(mut finished: Finished) {
 async fn finish(
     state: &Arc<AppState>,
     job: &JobRecord,
+    inputs: Vec<B256>,
     phase: Phase,
     reason: Option<String>,
     exit_code: Option<i32>,
@@ -313,7 +319,6 @@ async fn finish(
 ) {
     let outcome = reason.clone().unwrap_or_else(|| phase.as_str().to_owned());
     let result_hash = sealed.as_ref().map(|s| s.result_hash);
-    let inputs = job_inputs(state, job).await;
     let audited = audit(state, job, "operation.end", inputs, result_hash, &outcome).await;
     let (phase, reason, sealed) = match audited {
         Ok(()) => (phase, reason, sealed),
@@ -339,12 +344,6 @@ async fn finish(
     };
 }
 
-/// The input hashes stored for the job (empty if it never got that far).
-async fn job_inputs(state: &Arc<AppState>, job: &JobRecord) -> Vec<B256> {
-    let id = job.id.clone();
-    blocking(state, move |s| s.jobs.store().get(&id)).await.ok().flatten().map(|j| j.inputs).unwrap_or_default()
-}
-
 async fn audit(
     state: &Arc<AppState>,
     job: &JobRecord,
@@ -363,12 +362,8 @@ async fn audit(
         result_hash,
         outcome: outcome.to_owned(),
     };
-    let appended = blocking(state, move |s| s.audit.append(entry)).await;
-    match appended {
-        Ok(_) => {
-            state.metrics.audit_records.inc();
-            Ok(())
-        }
+    match blocking(state, move |s| s.record(entry)).await {
+        Ok(_) => Ok(()),
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "audit append failed; the job stops");
             Err(Stop::failed("audit_unavailable"))

@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
-use alloy_primitives::{Address, B256, Bytes as ChainBytes, U256};
+use alloy_primitives::{Address, Bytes as ChainBytes, U256};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use hearth_store::{FileMeta, NewFile};
+use hearth_store::FileMeta;
 use serde::{Deserialize, Serialize};
 
 use super::{Call, audited, authenticate, claimed, query};
@@ -70,46 +70,26 @@ async fn keep(state: &AppState, call: &Call, uri: &axum::http::Uri) -> Result<Fi
     if call.body.is_empty() {
         return Err(ApiError::bad_request("empty_file", "the body is empty"));
     }
-    let identity = state.keys.age_identity().clone();
-    let bytes = call.body.clone();
-    tokio::task::spawn_blocking(move || hearth_crypto::decrypt(&identity, &bytes[..], std::io::sink()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e {
-            hearth_crypto::CryptoError::NotForThisKey => ApiError::bad_request(
-                "wrong_recipient",
-                "the contribution is not encrypted to this node's registered age recipient",
-            ),
-            other => ApiError::bad_request("invalid_ciphertext", format!("the contribution does not decrypt: {other}")),
-        })?;
-    let staged = state.store.stage(&call.body[..]).await?;
-    let sha256 = B256::from(staged.sha256);
-    let file_uri = super::owner::file_uri(state.server.address(), sha256);
-    let data = state.contracts.data();
-    let registered = data
-        .add_file_signed(&state.server, call.caller, &file_uri, sha256, CONTRIBUTIONS_SCOPE, nonce, registration)
-        .await;
-    let chain_id = match registered {
-        Ok(id) => id,
-        Err(e) => {
-            state.store.abort(staged).await?;
-            return Err(match ApiError::from(e) {
-                refused if refused.code == "chain_refused" => ApiError::bad_request(
-                    "registration_mismatch",
-                    "DataRegistry refused the registration: it was not signed by the caller over this \
-                     ciphertext's hash (changed after signing?) or its nonce is used",
-                ),
-                other => other,
-            });
-        }
-    };
-    let new = NewFile {
-        scope: CONTRIBUTIONS_SCOPE.to_owned(),
-        name: format!("{:#x}-{name}", call.caller),
-        chain_file_id: Some(u64::try_from(chain_id).unwrap_or(u64::MAX)),
-        created_at: state.clock.now_secs(),
-    };
-    Ok(state.store.commit(staged, new).await?)
+    super::owner::check_opens(state, &call.body, |e| match e {
+        hearth_crypto::CryptoError::NotForThisKey => ApiError::bad_request(
+            "wrong_recipient",
+            "the contribution is not encrypted to this node's registered age recipient",
+        ),
+        other => ApiError::bad_request("invalid_ciphertext", format!("the contribution does not decrypt: {other}")),
+    })
+    .await?;
+    let name = format!("{:#x}-{name}", call.caller);
+    let kept =
+        super::owner::register_and_keep(state, call.caller, &call.body, CONTRIBUTIONS_SCOPE, name, nonce, registration)
+            .await;
+    kept.map_err(|e| match e {
+        refused if refused.code == "chain_refused" => ApiError::bad_request(
+            "registration_mismatch",
+            "DataRegistry refused the registration: it was not signed by the caller over this \
+             ciphertext's hash (changed after signing?) or its nonce is used",
+        ),
+        other => other,
+    })
 }
 
 fn valid_name(name: &str) -> bool {

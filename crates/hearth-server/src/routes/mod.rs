@@ -126,8 +126,7 @@ pub fn audit(
         result_hash: None,
         outcome: outcome.to_owned(),
     };
-    tokio::task::block_in_place(|| state.audit.append(entry)).map_err(ApiError::audit_unavailable)?;
-    state.metrics.audit_records.inc();
+    tokio::task::block_in_place(|| state.record(entry)).map_err(ApiError::audit_unavailable)?;
     if outcome != "granted" {
         state.metrics.refusals.get_or_create(&RefusalLabels { code: outcome.to_owned() }).inc();
     }

@@ -53,22 +53,43 @@ pub async fn add(
     if call.body.is_empty() {
         return Err(ApiError::bad_request("empty_file", "the body is empty"));
     }
-    // The ciphertext must open with this server's key, end to end, before it is kept.
+    check_opens(&state, &call.body, |e| ApiError::bad_request("invalid_ciphertext", e.to_string())).await?;
+    let meta = register_and_keep(&state, state.owner, &call.body, scope.as_str(), name, nonce, registration).await?;
+    Ok((StatusCode::CREATED, Json(meta)))
+}
+
+/// Checks that `ciphertext` decrypts, end to end, with this server's key (so it is what
+/// it claims to be, for this server); `refuse` turns the failure into the answer.
+pub(crate) async fn check_opens(
+    state: &AppState,
+    ciphertext: &axum::body::Bytes,
+    refuse: impl FnOnce(hearth_crypto::CryptoError) -> ApiError,
+) -> Result<(), ApiError> {
     let identity = state.keys.age_identity().clone();
-    let bytes = call.body.clone();
+    let bytes = ciphertext.clone();
     tokio::task::spawn_blocking(move || hearth_crypto::decrypt(&identity, &bytes[..], std::io::sink()))
         .await
         .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::bad_request("invalid_ciphertext", e.to_string()))?;
-    let staged = state.store.stage(&call.body[..]).await?;
+        .map(|_| ())
+        .map_err(refuse)
+}
+
+/// Stages `ciphertext`, relays `signer`'s `AddFile` registration of its sha256 to
+/// `DataRegistry`, and commits it; the staged blob is aborted if the chain refuses.
+pub(crate) async fn register_and_keep(
+    state: &AppState,
+    signer: Address,
+    ciphertext: &axum::body::Bytes,
+    scope: &str,
+    name: String,
+    nonce: U256,
+    registration: ChainBytes,
+) -> Result<FileMeta, ApiError> {
+    let staged = state.store.stage(&ciphertext[..]).await?;
     let sha256 = B256::from(staged.sha256);
     let uri = file_uri(state.server.address(), sha256);
-    let chain_id = state
-        .contracts
-        .data()
-        .add_file_signed(&state.server, state.owner, &uri, sha256, scope.as_str(), nonce, registration)
-        .await;
-    let chain_id = match chain_id {
+    let data = state.contracts.data();
+    let chain_id = match data.add_file_signed(&state.server, signer, &uri, sha256, scope, nonce, registration).await {
         Ok(id) => id,
         Err(e) => {
             state.store.abort(staged).await?;
@@ -76,12 +97,12 @@ pub async fn add(
         }
     };
     let new = NewFile {
-        scope: scope.to_string(),
+        scope: scope.to_owned(),
         name,
         chain_file_id: Some(u64::try_from(chain_id).unwrap_or(u64::MAX)),
         created_at: state.clock.now_secs(),
     };
-    Ok((StatusCode::CREATED, Json(state.store.commit(staged, new).await?)))
+    Ok(state.store.commit(staged, new).await?)
 }
 
 /// `GET /v1/owner/files?scope=PATTERN&after=ID`
