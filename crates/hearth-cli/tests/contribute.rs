@@ -78,6 +78,14 @@ fn three_members_approve_code_contribute_and_get_an_aggregate() {
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not the collective's node"));
 
+    let missing = dir.path().join("missing.txt");
+    let refused = as_member(&data, MEMBER_KEYS[0], &["contribute", "--server", &url, missing.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("missing.txt"), "names the file");
+    let keyless = common::hearth(&data, &["contribute", "--server", &url, elsewhere.to_str().unwrap()]);
+    assert_eq!(keyless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("HEARTH_MEMBER_KEY"));
+
     let app_dir = dir.path().join("requester");
     let app_dir = app_dir.to_str().unwrap();
     ok(&data, &["app", "register", "--server", &url, "--app-dir", app_dir, "--name", "requester"]);
@@ -86,5 +94,5 @@ fn three_members_approve_code_contribute_and_get_an_aggregate() {
     let result = ok(&data, &[&run[..], &["--scope", "contributions"]].concat());
     let words: usize = TEXTS.iter().map(|t| t.split_whitespace().count()).sum();
     assert!(result.contains(&format!("\"words\": {words}")), "an aggregate over all three: {result}");
-    assert!(result.contains("\"lines\": 3"), "{result}");
+    assert!(result.contains("\"lines\": 3"), "only the three accepted contributions: {result}");
 }

@@ -187,6 +187,14 @@ async fn contributions_are_checked_then_an_approved_job_aggregates_them() {
     let (_, target) = contribution(&s, &member, "swapped.txt", b"signed bytes", &node_recipient).await;
     let (other, _) = contribution(&s, &member, "swapped.txt", b"other bytes", &node_recipient).await;
     assert_eq!(send_contribution(&s, &member, &target, other).await, (400, "registration_mismatch".to_owned()));
+    // An empty body, a name with a slash, a missing signature: refused before anything is staged.
+    let (_, target) = contribution(&s, &member, "empty.txt", b"x", &node_recipient).await;
+    assert_eq!(send_contribution(&s, &member, &target, vec![]).await, (400, "empty_file".to_owned()));
+    let (body, target) = contribution(&s, &member, "a%2Fb.txt", b"slash", &node_recipient).await;
+    assert_eq!(send_contribution(&s, &member, &target, body).await, (400, "malformed_parameter".to_owned()));
+    let (body, _) = contribution(&s, &member, "unsigned.txt", b"unsigned", &node_recipient).await;
+    let unsigned = "/v1/contributions?name=unsigned.txt&nonce=0";
+    assert_eq!(send_contribution(&s, &member, unsigned, body).await, (400, "malformed_parameter".to_owned()));
     let kept = s.state().store.list(Some("contributions"), 0, 100).await.unwrap();
     assert_eq!(kept.len(), 3, "only the three valid contributions were kept");
 
