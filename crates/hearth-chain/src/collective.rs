@@ -876,6 +876,25 @@ pub enum CodeAction {
     },
 }
 
+/// The decision about `digest` in the `CodeRegistry` at `registry`, read without
+/// connecting to the rest of its collective (an export destination knows only the
+/// registry that names it). Refused when `registry` holds no code.
+pub async fn code_approval_at(chain: &dyn Chain, registry: Address, digest: B256) -> Result<CodeApproval> {
+    let chain_id = chain.chain_id().await?;
+    crate::contracts::require_code(chain, chain_id, [(CODE, registry)]).await?;
+    Ok(approval_from(view_on(chain, CODE, registry, CodeRegistry::approvalCall { digest }).await?))
+}
+
+fn approval_from(a: CodeRegistry::Approval) -> CodeApproval {
+    CodeApproval {
+        approved: a.approved,
+        description_uri: a.descriptionUri,
+        export_to: (!a.exportTo.is_zero()).then_some(a.exportTo),
+        approved_at: (a.approvedAt != 0).then_some(a.approvedAt),
+        revoked_at: (a.revokedAt != 0).then_some(a.revokedAt),
+    }
+}
+
 /// `CodeRegistry` of one collective.
 #[derive(Debug, Clone, Copy)]
 pub struct CodeApprovals<'a>(&'a Collective);
@@ -936,14 +955,7 @@ impl CodeApprovals<'_> {
 
     /// The decision about `digest` (not approved, all empty, if never approved).
     pub async fn approval(&self, digest: B256) -> Result<CodeApproval> {
-        let a = self.0.view(CODE, self.address(), CodeRegistry::approvalCall { digest }).await?;
-        Ok(CodeApproval {
-            approved: a.approved,
-            description_uri: a.descriptionUri,
-            export_to: (!a.exportTo.is_zero()).then_some(a.exportTo),
-            approved_at: (a.approvedAt != 0).then_some(a.approvedAt),
-            revoked_at: (a.revokedAt != 0).then_some(a.revokedAt),
-        })
+        Ok(approval_from(self.0.view(CODE, self.address(), CodeRegistry::approvalCall { digest }).await?))
     }
 
     /// Every digest ever approved, in order of first approval, with its current decision.

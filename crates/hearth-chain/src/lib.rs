@@ -23,8 +23,8 @@ pub use collective::{
     Action, ChallengeResult, CodeAction, CodeApproval, CodeApprovals, Collective, CollectiveDeployment,
     CollectiveParams, DEFAULT_ADMIN_ROLE, EPOCH_SECS_MAX, Governance, GovernanceSettings, Liveness, Membership,
     Proposal, ProposalRecord, ProposalState, ProposalTimes, QUORUM_PERCENT_MAX, StorageCommitment, Support, Tally,
-    VOTING_DELAY_SECS_MAX, canceller_role, challenge_chunk, chunk_leaf, deploy_collective, executor_role,
-    proposer_role,
+    VOTING_DELAY_SECS_MAX, canceller_role, challenge_chunk, chunk_leaf, code_approval_at, deploy_collective,
+    executor_role, proposer_role,
 };
 pub use config::{ChainConfig, EMBEDDED_DIR};
 pub use contracts::{

@@ -33,6 +33,20 @@ pub struct ServeConfig {
     pub permission_cache: bool,
     /// How jobs run (`[serve.jobs]`).
     pub jobs: crate::jobs::JobsConfig,
+    /// The collectives whose exports this server accepts (`[[serve.imports_from]]`).
+    /// None by default: an import nobody asked for is refused.
+    pub imports_from: Vec<ImportSource>,
+}
+
+/// A collective this server accepts exports from: its `CodeRegistry`, which must approve
+/// the export to this server, and the node that delivers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSource {
+    /// The collective's `CodeRegistry`.
+    pub registry: alloy_primitives::Address,
+    /// The collective node's server address (as registered in `ServerRegistry`).
+    pub node: alloy_primitives::Address,
 }
 
 impl Default for ServeConfig {
@@ -49,6 +63,7 @@ impl Default for ServeConfig {
             shutdown_secs_max: 30,
             permission_cache: true,
             jobs: crate::jobs::JobsConfig::default(),
+            imports_from: Vec::new(),
         }
     }
 }

@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::RequestLabels;
-use crate::routes::{app, contributions, operations, owner, system};
+use crate::routes::{app, contributions, exports, operations, owner, system};
 use crate::state::AppState;
 
 /// (method, path template) of every route.
@@ -28,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/data/{scope}/{id}"),
     ("POST", "/v1/contributions"),
     ("GET", "/v1/contributions/nonce/{address}"),
+    ("POST", "/v1/exports"),
+    ("POST", "/v1/imports"),
     ("POST", "/v1/operations"),
     ("GET", "/v1/operations/{id}"),
     ("POST", "/v1/operations/{id}/cancel"),
@@ -65,6 +67,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/data/{scope}/{id}", get(app::read))
         .route("/v1/contributions", post(contributions::add))
         .route("/v1/contributions/nonce/{address}", get(contributions::nonce))
+        .route("/v1/exports", post(exports::export))
+        .route("/v1/imports", post(exports::import))
         .route("/v1/operations", post(operations::submit))
         .route("/v1/operations/{id}", get(operations::status))
         .route("/v1/operations/{id}/cancel", post(operations::cancel))

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use hearth_store::FileMeta;
 use serde::{Deserialize, Serialize};
 
-use super::{Call, audited, authenticate, claimed, query};
+use super::{Call, audited_upload, query};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -47,14 +47,10 @@ pub async fn add(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<FileMeta>), ApiError> {
-    let call = match authenticate(&state, &method, &uri, &headers, body).await {
-        Ok(call) => call,
-        Err(e) => return audited(&state, claimed(&headers), "contribution.add", None, vec![], Err(e)),
-    };
-    let kept = keep(&state, &call, &uri).await;
-    let files = kept.as_ref().map(|m| vec![m.sha256]).unwrap_or_default();
-    let meta = audited(&state, call.caller, "contribution.add", None, files, kept)?;
-    Ok((StatusCode::CREATED, Json(meta)))
+    audited_upload(&state, "contribution.add", (&method, &uri, &headers, body), async |call| {
+        keep(&state, call, &uri).await
+    })
+    .await
 }
 
 async fn keep(state: &AppState, call: &Call, uri: &axum::http::Uri) -> Result<FileMeta, ApiError> {
@@ -70,14 +66,7 @@ async fn keep(state: &AppState, call: &Call, uri: &axum::http::Uri) -> Result<Fi
     if call.body.is_empty() {
         return Err(ApiError::bad_request("empty_file", "the body is empty"));
     }
-    super::owner::check_opens(state, &call.body, |e| match e {
-        hearth_crypto::CryptoError::NotForThisKey => ApiError::bad_request(
-            "wrong_recipient",
-            "the contribution is not encrypted to this node's registered age recipient",
-        ),
-        other => ApiError::bad_request("invalid_ciphertext", format!("the contribution does not decrypt: {other}")),
-    })
-    .await?;
+    super::owner::check_opens(state, &call.body, super::not_for_this_server("the contribution")).await?;
     let name = format!("{:#x}-{name}", call.caller);
     let kept =
         super::owner::register_and_keep(state, call.caller, &call.body, CONTRIBUTIONS_SCOPE, name, nonce, registration)

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod contributions;
+pub mod exports;
 pub mod operations;
 pub mod owner;
 pub mod system;
@@ -149,6 +150,38 @@ pub fn audited<T>(
     };
     audit(state, actor, action, grant, files, outcome)?;
     result
+}
+
+/// A signed upload from someone other than the owner (a member's contribution, a
+/// collective's delivery): authenticates it, lets `keep` check and keep the file, and
+/// audits the outcome under `action`, a failed authentication under the claimed signer.
+pub async fn audited_upload(
+    state: &AppState,
+    action: &str,
+    request: (&Method, &Uri, &HeaderMap, Body),
+    keep: impl AsyncFnOnce(&Call) -> Result<hearth_store::FileMeta, ApiError>,
+) -> Result<(StatusCode, axum::Json<hearth_store::FileMeta>), ApiError> {
+    let (method, uri, headers, body) = request;
+    let call = match authenticate(state, method, uri, headers, body).await {
+        Ok(call) => call,
+        Err(e) => return audited(state, claimed_signer(headers), action, None, vec![], Err(e)),
+    };
+    let kept = keep(&call).await;
+    let files = kept.as_ref().map(|m| vec![m.sha256]).unwrap_or_default();
+    let meta = audited(state, call.caller, action, None, files, kept)?;
+    Ok((StatusCode::CREATED, axum::Json(meta)))
+}
+
+/// What an upload that must open with this server's key answers when it does not:
+/// 400 `wrong_recipient` when it is for another key, else 400 `invalid_ciphertext`.
+pub fn not_for_this_server(what: &'static str) -> impl FnOnce(hearth_crypto::CryptoError) -> ApiError {
+    move |e| match e {
+        hearth_crypto::CryptoError::NotForThisKey => ApiError::bad_request(
+            "wrong_recipient",
+            format!("{what} is not encrypted to this server's registered age recipient"),
+        ),
+        other => ApiError::bad_request("invalid_ciphertext", format!("{what} does not decrypt: {other}")),
+    }
 }
 
 /// The claimed signer of a request that failed before verification (for the audit).

@@ -15,12 +15,12 @@ const VOTING_DELAY_SECS: u64 = 10;
 const VOTING_PERIOD_SECS: u32 = 100;
 const TIMELOCK_DELAY_SECS: u64 = 60;
 
-struct Dao {
-    collective: Collective,
-    members: [Wallet; 3],
+pub struct Dao {
+    pub collective: Collective,
+    pub members: [Wallet; 3],
 }
 
-async fn make_collective_node(s: &mut Server) -> Dao {
+pub async fn make_collective_node(s: &mut Server) -> Dao {
     let members = [Wallet::random(), Wallet::random(), Wallet::random()];
     let node = s.state().server.clone();
     let params = CollectiveParams {
@@ -64,12 +64,12 @@ impl Dao {
         assert_eq!(g.state(id).await.unwrap(), ProposalState::Executed);
     }
 
-    async fn approve(&self, s: &Server, digest: B256, export_to: Option<Address>) {
+    pub async fn approve(&self, s: &Server, digest: B256, export_to: Option<Address>) {
         let code = self.collective.code();
         self.pass(s, &code.approve_proposal(digest, "https://dao.example/code", export_to, "approve")).await;
     }
 
-    async fn revoke(&self, s: &Server, digest: B256) {
+    pub async fn revoke(&self, s: &Server, digest: B256) {
         self.pass(s, &self.collective.code().revoke_proposal(digest, "revoke")).await;
     }
 }
@@ -131,7 +131,7 @@ async fn the_zero_grant_means_nothing_on_a_personal_server() {
 
 /// A contribution as a member's device makes it: encrypted to `recipient`, its
 /// ciphertext hash signed in an `AddFile` for the `contributions` scope.
-async fn contribution(s: &Server, member: &Wallet, name: &str, plain: &[u8], recipient: &str) -> (Vec<u8>, String) {
+pub async fn contribution(s: &Server, member: &Wallet, name: &str, plain: &[u8], recipient: &str) -> (Vec<u8>, String) {
     use sha2::Digest;
     let recipient = hearth_crypto::parse_recipient(recipient).unwrap();
     let mut ciphertext = Vec::new();
@@ -145,7 +145,7 @@ async fn contribution(s: &Server, member: &Wallet, name: &str, plain: &[u8], rec
     (ciphertext, format!("/v1/contributions?name={name}&nonce={nonce}&registration={signature}"))
 }
 
-async fn send_contribution(s: &Server, member: &Wallet, target: &str, body: Vec<u8>) -> (u16, String) {
+pub async fn send_contribution(s: &Server, member: &Wallet, target: &str, body: Vec<u8>) -> (u16, String) {
     let response = s.send(s.signed(&s.signer(member), "POST", target, body)).await;
     let status = response.status().as_u16();
     if status == 201 {

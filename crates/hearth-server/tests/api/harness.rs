@@ -70,6 +70,24 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(SystemClock.now_secs());
         let (contracts, anvil, _) = contracts(&backend, dir.path(), &clock).await;
+        Server::start_in(dir, clock, contracts, anvil, config, "http://test").await
+    }
+
+    /// Another server, with its own owner and keys, on `other`'s (embedded) chain and
+    /// clock, registered in `ServerRegistry` at `url`.
+    pub async fn start_beside(other: &Server, config: ServeConfig, url: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        Server::start_in(dir, other.clock.clone(), other.contracts.clone(), None, config, url).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        clock: ManualClock,
+        contracts: Contracts,
+        anvil: Option<Anvil>,
+        config: ServeConfig,
+        url: &str,
+    ) -> Server {
         let keys = ServerKeys::generate();
         hearth_crypto::write_key_file(&dir.path().join("server.key"), &keys, None).unwrap();
         let server = Wallet::from_secret_bytes(keys.secp256k1_secret()).unwrap();
@@ -78,7 +96,7 @@ impl Server {
         }
         let owner = Wallet::random();
         let owner_identity = Identity::generate();
-        contracts.servers().register(&server, &server, &keys.age_recipient().to_string(), "http://test").await.unwrap();
+        contracts.servers().register(&server, &server, &keys.age_recipient().to_string(), url).await.unwrap();
         contracts.servers().set_trust_signed(&server, &owner, server.address(), true).await.unwrap();
 
         let store =

@@ -7,6 +7,7 @@
 
 mod attacks;
 mod collective;
+mod exports;
 mod harness;
 mod jobs;
 mod lifecycle;
