@@ -345,6 +345,31 @@ pub enum CollectiveCommand {
     /// The acting member (HEARTH_MEMBER_KEY, or the owner) delegates its votes to itself.
     /// Votes count only from then on: delegate before proposals are made.
     Delegate,
+    /// Export the contributions for code the collective approved for export (signed by
+    /// the node's owner): each file is re-encrypted to the destination server named in the
+    /// approval and delivered to it.
+    Export {
+        /// The collective node's URL.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The approved code digest (`sha256:<hex>` or `0x<hex>`).
+        #[arg(long, value_name = "DIGEST")]
+        operation: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// On a requester's node: accept exports from a collective (its code registry) when
+    /// they come from its node. Written to `[[serve.imports_from]]`; takes effect at the
+    /// next `hearth serve`.
+    AcceptExports {
+        /// The collective's `CodeRegistry` address (`hearth collective info` on the node).
+        #[arg(long, value_name = "ADDRESS")]
+        registry: alloy_primitives::Address,
+        /// The collective node's server address.
+        #[arg(long, value_name = "ADDRESS")]
+        node: alloy_primitives::Address,
+    },
 }
 
 /// `hearth collective init`. Token amounts are in whole tokens (18 decimals; `1.5` allowed).

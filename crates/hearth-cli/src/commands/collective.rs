@@ -1,4 +1,4 @@
-//! `hearth collective init|info|delegate`: a data collective's contracts on this node's chain,
+//! `hearth collective init|info|delegate|export|accept-exports`: a data collective's contracts on this
 //! and the token amounts and times the collective commands print.
 
 use std::path::Path;
@@ -6,6 +6,8 @@ use std::path::Path;
 use alloy_primitives::{Address, U256};
 use hearth_chain::{Backend, Collective, CollectiveDeployment, CollectiveParams, deploy_collective};
 use hearth_core::{Clock, SystemClock};
+use hearth_server::config::ImportSource;
+use hearth_server::routes::exports::{ExportReport, ExportRequest};
 use serde::Serialize;
 
 use crate::cli::CollectiveInitArgs;
@@ -253,4 +255,41 @@ mod tests {
             assert!(parse_tokens("amount", bad).is_err(), "{bad:?} is refused");
         }
     }
+}
+
+/// `hearth collective export`: the node's owner asks the node to deliver the export.
+pub async fn export(data_dir: &Path, server: &str, operation: &str, json: bool) -> Result<(), CliError> {
+    let operation = super::grant::parse_operation(operation)?;
+    let client = super::grant::owner_client(data_dir, server).await?;
+    let body = serde_json::to_vec(&ExportRequest { operation }).map_err(|e| CliError::Missing(e.to_string()))?;
+    let report: ExportReport = client.json("POST", "/v1/exports", body).await?;
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| CliError::Missing(e.to_string()))?;
+        return super::emit(&format!("{text}\n"));
+    }
+    let mut text = format!(
+        "exported {} file(s) for {} to {} at {}, scope {} there\n",
+        report.files.len(),
+        report.operation,
+        report.destination,
+        report.url,
+        report.scope
+    );
+    for f in &report.files {
+        text.push_str(&format!("  {} -> file {} ({})\n", f.source_sha256, f.id, f.sha256));
+    }
+    super::emit(&text)
+}
+
+/// `hearth collective accept-exports`: list a collective in `[[serve.imports_from]]`.
+pub fn accept_exports(data_dir: &Path, registry: Address, node: Address) -> Result<(), CliError> {
+    let mut config = config::load(data_dir)?;
+    let source = ImportSource { registry, node };
+    if !config.serve.imports_from.contains(&source) {
+        config.serve.imports_from.push(source);
+        config::save(data_dir, &config)?;
+    }
+    super::emit(&format!(
+        "this server accepts exports approved in {registry} and delivered by {node} (from the next `hearth serve`)\n"
+    ))
 }

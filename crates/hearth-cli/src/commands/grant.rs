@@ -21,7 +21,7 @@ pub fn parse_operation(value: &str) -> Result<B256, CliError> {
     parse::<B256>("operation digest", value.strip_prefix("sha256:").unwrap_or(value))
 }
 
-async fn owner_client(data_dir: &Path, server: &str) -> Result<Client, CliError> {
+pub(crate) async fn owner_client(data_dir: &Path, server: &str) -> Result<Client, CliError> {
     let keystore = config::load(data_dir)?.owner.and_then(|o| o.keystore);
     let owner = owner_wallet(data_dir, keystore.as_deref())?;
     Client::connect(server, owner).await

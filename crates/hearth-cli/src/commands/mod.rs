@@ -87,6 +87,12 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Collective(CollectiveCommand::Init(init)) => collective::init(&data_dir, init).await,
         Command::Collective(CollectiveCommand::Info { json }) => collective::info(&data_dir, json).await,
         Command::Collective(CollectiveCommand::Delegate) => collective::delegate(&data_dir).await,
+        Command::Collective(CollectiveCommand::Export { server, operation, json }) => {
+            collective::export(&data_dir, &server, &operation, json).await
+        }
+        Command::Collective(CollectiveCommand::AcceptExports { registry, node }) => {
+            collective::accept_exports(&data_dir, registry, node)
+        }
         Command::Code(CodeCommand::Propose { image, description, uri, export_to }) => {
             code::propose(&data_dir, &image, &description, uri.as_deref(), export_to.as_deref()).await
         }
