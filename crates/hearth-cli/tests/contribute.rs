@@ -15,10 +15,9 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use common::{AnvilClock, Time, WallClock, as_member, field, member_ok, number, ok, serve};
+use common::{AnvilClock, Time, WallClock, as_member, assert_refused, field, member_ok, number, ok, serve};
 use hearth_chain::Wallet;
 use hearth_chain::anvil::Anvil;
 
@@ -38,15 +37,6 @@ struct Backend<'a> {
     /// Whether `hearth serve` holds the chain while it runs (the embedded one does), so
     /// the members' governance commands run while the node is stopped.
     held_by_serve: bool,
-}
-
-/// Asserts a one-line refusal (exit code 2) containing `words`.
-#[track_caller]
-fn assert_refused(out: &Output, words: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(words), "{words:?} in: {stderr}");
 }
 
 /// Every member votes for `proposed` (what `code propose|revoke` printed); it is queued

@@ -63,6 +63,15 @@ pub fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines().find_map(|l| l.trim().strip_prefix(prefix)).unwrap().trim()
 }
 
+/// Asserts a refusal: exit code 2 and one line on stderr containing `words`.
+#[track_caller]
+pub fn assert_refused(out: &Output, words: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
+}
+
 /// `hearth` acting as the member whose hex key is `key` (`HEARTH_MEMBER_KEY`).
 pub fn as_member(data: &Path, key: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hearth"))
