@@ -41,9 +41,20 @@ impl ChainConfig {
     /// Opens the configured chain and connects to the suite on it, checking the chain id
     /// and that each contract has code.
     pub async fn connect(&self, data_dir: &Path, embedded: EmbeddedConfig) -> Result<Contracts> {
+        self.connect_with(|| EmbeddedChain::open(&data_dir.join(EMBEDDED_DIR), embedded)).await
+    }
+
+    /// [`ChainConfig::connect`] for reading only: an embedded chain is opened as a
+    /// read-only snapshot ([`EmbeddedChain::snapshot`]), so this works while `hearth serve`
+    /// holds it; an rpc chain is connected as usual.
+    pub async fn connect_read_only(&self, data_dir: &Path, embedded: EmbeddedConfig) -> Result<Contracts> {
+        self.connect_with(|| EmbeddedChain::snapshot(&data_dir.join(EMBEDDED_DIR), embedded)).await
+    }
+
+    async fn connect_with(&self, open_embedded: impl FnOnce() -> Result<EmbeddedChain>) -> Result<Contracts> {
         match self.backend {
             Backend::Embedded => {
-                let chain = EmbeddedChain::open(&data_dir.join(EMBEDDED_DIR), embedded)?;
+                let chain = open_embedded()?;
                 let deployment = chain.deployment();
                 let chain: Arc<dyn Chain> = Arc::new(chain);
                 Contracts::connect(chain, deployment, None).await

@@ -8,11 +8,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{OWNER_KEY, as_member, field, hearth, member_ok, number, ok};
+use common::{AnvilClock, Time, WallClock, as_member, field, hearth, member_ok, number, ok};
 use hearth_chain::Wallet;
-use hearth_chain::anvil::{Anvil, DEV_KEY};
+use hearth_chain::anvil::Anvil;
 use serde_json::Value;
 
 /// Three members with known keys, and someone holding no tokens.
@@ -40,33 +40,6 @@ fn assert_refused(out: &Output, error: &str, words: &str) {
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.starts_with("error: refused: "), "{stderr}");
     assert!(stderr.contains(&format!("({error})")) && stderr.contains(words), "{error}, {words:?} in: {stderr}");
-}
-
-/// How a test moves past a chain time: by waiting (embedded) or by moving anvil's clock.
-trait Time {
-    /// Returns once the chain's next block and views are later than unix time `at`.
-    fn pass(&self, at: u64);
-}
-
-struct WallClock;
-
-impl Time for WallClock {
-    fn pass(&self, at: u64) {
-        common::wait_past(at);
-    }
-}
-
-struct AnvilClock<'a>(&'a Anvil, tokio::runtime::Runtime);
-
-impl Time for AnvilClock<'_> {
-    fn pass(&self, at: u64) {
-        self.1.block_on(async {
-            let latest = hearth_chain::Chain::block_timestamp(&self.0.chain().unwrap()).await.unwrap();
-            if latest <= at {
-                self.0.advance(at - latest + 1).await.unwrap();
-            }
-        });
-    }
 }
 
 fn code_ls(data: &Path) -> Value {
@@ -260,24 +233,8 @@ fn a_collective_approves_and_revokes_code_by_vote_on_anvil_with_the_default_dela
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let deployed = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .env("HEARTH_DEPLOYER_KEY", DEV_KEY)
-        .env("HEARTH_DATA_DIR", &data)
-        .args(["chain", "deploy", "--rpc", anvil.url()])
-        .output()
-        .unwrap();
-    assert!(deployed.status.success(), "{}", String::from_utf8_lossy(&deployed.stderr));
-    // The server's key is made by `init`, which cannot register it before it is funded.
-    assert_eq!(hearth(&data, &["init"]).status.code(), Some(2));
-    let config: toml::Table = std::fs::read_to_string(data.join("hearth.toml")).unwrap().parse().unwrap();
-    let server = config["server"]["address"].as_str().unwrap().to_owned();
-    runtime.block_on(async {
-        anvil.fund(server.parse().unwrap()).await.unwrap();
-        for key in MEMBER_KEYS.into_iter().chain([OUTSIDER_KEY, OWNER_KEY]) {
-            anvil.fund(Wallet::from_hex(key).unwrap().address()).await.unwrap();
-        }
-    });
-    ok(&data, &["init"]);
+    let keys: Vec<&str> = MEMBER_KEYS.into_iter().chain([OUTSIDER_KEY]).collect();
+    let server = common::init_on_anvil(&anvil, &runtime, &data, &keys);
 
     let mut args = vec!["collective", "init"];
     let members = members_flags();

@@ -4,11 +4,14 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::assert_refused;
 use sha2::{Digest, Sha256};
 
 /// A fixed owner key for tests (the CLI reads it from HEARTH_OWNER_KEY).
@@ -136,14 +139,6 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     }
     v.truncate(len);
     v
-}
-
-#[track_caller]
-fn assert_refused(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
 }
 
 #[test]

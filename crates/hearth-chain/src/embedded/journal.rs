@@ -103,6 +103,51 @@ fn sync_dir(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What [`read`] found in a journal file.
+struct Contents {
+    header: Header,
+    records: Vec<Record>,
+    last_check: B256,
+    /// Length of the file up to its last newline.
+    complete_bytes: u64,
+    torn_tail_bytes: u64,
+}
+
+/// Reads and verifies the header and every complete record of the journal at `path`.
+fn read(path: &Path) -> Result<Contents> {
+    let mut raw = Vec::new();
+    File::open(path).and_then(|mut f| f.read_to_end(&mut raw)).map_err(io(path))?;
+    let complete = raw.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let torn_tail_bytes = (raw.len() - complete) as u64;
+    let text = std::str::from_utf8(&raw[..complete]).map_err(|_| corrupted(path, "not UTF-8 text".into()))?;
+    let mut lines = text.lines();
+    let header_line = lines.next().ok_or_else(|| corrupted(path, "no header line".into()))?;
+    let header: Header =
+        serde_json::from_str(header_line).map_err(|e| corrupted(path, format!("header is unreadable ({e})")))?;
+    if header.format != FORMAT || header.version != VERSION {
+        return Err(corrupted(path, format!("unknown format {:?} version {}", header.format, header.version)));
+    }
+    let mut records = Vec::new();
+    let mut last_check = B256::ZERO;
+    for (i, line) in lines.enumerate() {
+        let number = i as u64 + 1;
+        if line.len() > JOURNAL_LINE_BYTES_MAX {
+            return Err(corrupted(path, format!("record {number} is longer than {JOURNAL_LINE_BYTES_MAX} bytes")));
+        }
+        let r: Record =
+            serde_json::from_str(line).map_err(|e| corrupted(path, format!("record {number} is unreadable ({e})")))?;
+        if r.n != number {
+            return Err(corrupted(path, format!("record {number} claims block {}", r.n)));
+        }
+        if chain_check(last_check, r.n, r.ts, &r.tx, r.outcome) != r.check {
+            return Err(corrupted(path, format!("record {number} fails its checksum")));
+        }
+        last_check = r.check;
+        records.push(r);
+    }
+    Ok(Contents { header, records, last_check, complete_bytes: complete as u64, torn_tail_bytes })
+}
+
 impl Journal {
     /// Creates a journal holding only `header`, atomically (written aside, then renamed).
     pub fn create(path: &Path, header: &Header) -> Result<Journal> {
@@ -127,43 +172,23 @@ impl Journal {
     pub fn open(path: &Path) -> Result<Opened> {
         // Lock before reading, so no other process appends while this one replays.
         let file = lock(OpenOptions::new().append(true).open(path).map_err(io(path))?, path)?;
-        let mut raw = Vec::new();
-        File::open(path).and_then(|mut f| f.read_to_end(&mut raw)).map_err(io(path))?;
-        let complete = raw.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let torn_tail_bytes = (raw.len() - complete) as u64;
-        let text = std::str::from_utf8(&raw[..complete]).map_err(|_| corrupted(path, "not UTF-8 text".into()))?;
-        let mut lines = text.lines();
-        let header_line = lines.next().ok_or_else(|| corrupted(path, "no header line".into()))?;
-        let header: Header =
-            serde_json::from_str(header_line).map_err(|e| corrupted(path, format!("header is unreadable ({e})")))?;
-        if header.format != FORMAT || header.version != VERSION {
-            return Err(corrupted(path, format!("unknown format {:?} version {}", header.format, header.version)));
-        }
-        let mut records = Vec::new();
-        let mut last_check = B256::ZERO;
-        for (i, line) in lines.enumerate() {
-            let number = i as u64 + 1;
-            if line.len() > JOURNAL_LINE_BYTES_MAX {
-                return Err(corrupted(path, format!("record {number} is longer than {JOURNAL_LINE_BYTES_MAX} bytes")));
-            }
-            let r: Record = serde_json::from_str(line)
-                .map_err(|e| corrupted(path, format!("record {number} is unreadable ({e})")))?;
-            if r.n != number {
-                return Err(corrupted(path, format!("record {number} claims block {}", r.n)));
-            }
-            if chain_check(last_check, r.n, r.ts, &r.tx, r.outcome) != r.check {
-                return Err(corrupted(path, format!("record {number} fails its checksum")));
-            }
-            last_check = r.check;
-            records.push(r);
-        }
+        let Contents { header, records, last_check, complete_bytes, torn_tail_bytes } = read(path)?;
         if torn_tail_bytes > 0 {
             // The unfinished line was never acknowledged (append fsyncs before returning).
             let f = OpenOptions::new().write(true).open(path).map_err(io(path))?;
-            f.set_len(complete as u64).map_err(io(path))?;
+            f.set_len(complete_bytes).map_err(io(path))?;
             f.sync_all().map_err(io(path))?;
         }
         Ok(Opened { journal: Journal { file, path: path.to_owned(), last_check }, header, records, torn_tail_bytes })
+    }
+
+    /// Reads and verifies the journal's complete records without taking its lock or
+    /// changing the file, for a read-only view while another process holds it open: that
+    /// process only appends whole, checksummed lines, so a line it is still writing is
+    /// the unfinished tail and is left out.
+    pub fn snapshot(path: &Path) -> Result<(Header, Vec<Record>)> {
+        let Contents { header, records, .. } = read(path)?;
+        Ok((header, records))
     }
 
     /// Appends one record and waits until it is on disk.

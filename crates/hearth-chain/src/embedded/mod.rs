@@ -235,6 +235,24 @@ impl State {
     }
 }
 
+/// The contract suite at genesis: who deploys it, where, with which code, and its hash.
+struct Genesis {
+    deployer: Address,
+    deployment: Deployment,
+    codes: Vec<(&'static str, Bytes)>,
+    hash: B256,
+}
+
+impl Genesis {
+    fn new(chain_id: u64) -> Genesis {
+        let deployer = genesis_deployer();
+        let deployment = Deployment::predict(deployer, 0);
+        let codes = suite_init_codes(deployment.server_registry);
+        let hash = genesis_hash(chain_id, &codes);
+        Genesis { deployer, deployment, codes, hash }
+    }
+}
+
 fn genesis_hash(chain_id: u64, codes: &[(&'static str, Bytes)]) -> B256 {
     let mut buf = chain_id.to_be_bytes().to_vec();
     for (name, code) in codes {
@@ -249,17 +267,42 @@ impl EmbeddedChain {
     /// when `dir` holds none. A journal that does not verify is an error; nothing is reset.
     pub fn open(dir: &Path, config: EmbeddedConfig) -> Result<EmbeddedChain> {
         let path = dir.join(JOURNAL_FILE);
-        let deployer = genesis_deployer();
-        let deployment = Deployment::predict(deployer, 0);
-        let codes = suite_init_codes(deployment.server_registry);
-        let genesis = genesis_hash(config.chain_id, &codes);
+        let genesis = Genesis::new(config.chain_id);
         let (journal, header, records, torn_tail_bytes) = if path.exists() {
             let Opened { journal, header, records, torn_tail_bytes } = Journal::open(&path)?;
             (journal, header, records, torn_tail_bytes)
         } else {
-            let header = Header::new(config.chain_id, genesis, config.clock.now_secs());
+            let header = Header::new(config.chain_id, genesis.hash, config.clock.now_secs());
             (Journal::create(&path, &header)?, header, Vec::new(), 0)
         };
+        let mut chain = Self::replayed(path, config, genesis, &header, &records, torn_tail_bytes)?;
+        chain.state.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).journal = Some(journal);
+        Ok(chain)
+    }
+
+    /// A read-only view of the chain stored in `dir` as it is now, even while another
+    /// process has it open (that process's lock is not taken). Transactions sent to the
+    /// view are refused; views and logs answer as of the last complete block.
+    pub fn snapshot(dir: &Path, config: EmbeddedConfig) -> Result<EmbeddedChain> {
+        let path = dir.join(JOURNAL_FILE);
+        if !path.exists() {
+            return Err(ChainError::Invalid(format!("no embedded chain at {}", path.display())));
+        }
+        let (header, records) = Journal::snapshot(&path)?;
+        let genesis = Genesis::new(config.chain_id);
+        Self::replayed(path, config, genesis, &header, &records, 0)
+    }
+
+    /// The chain at genesis with `records` replayed on it, without a journal to append to.
+    fn replayed(
+        path: PathBuf,
+        config: EmbeddedConfig,
+        genesis: Genesis,
+        header: &Header,
+        records: &[Record],
+        torn_tail_bytes: u64,
+    ) -> Result<EmbeddedChain> {
+        let Genesis { deployer, deployment, codes, hash: genesis } = genesis;
         let corrupted = |reason: String| ChainError::Corrupted { path: path.clone(), reason };
         if header.chain_id != config.chain_id {
             return Err(ChainError::WrongChainId { expected: config.chain_id, actual: header.chain_id });
@@ -290,13 +333,12 @@ impl EmbeddedChain {
             state.db.commit(out.state);
         }
         state.db.cache.block_hashes.insert(U256::ZERO, state.hash);
-        for record in &records {
+        for record in records {
             Self::replay(&mut state, config.chain_id, record).map_err(|e| match e {
                 ChainError::Corrupted { .. } => e,
                 other => corrupted(format!("block {} does not replay: {other}", record.n)),
             })?;
         }
-        state.journal = Some(journal);
         Ok(EmbeddedChain {
             chain_id: config.chain_id,
             clock: config.clock,
@@ -422,7 +464,10 @@ impl Chain for EmbeddedChain {
         let timestamp = self.clock.now_secs().max(state.timestamp);
         let out = execute(&mut state.db, cfg(self.chain_id, false), block(number, timestamp), decoded.tx)?;
         ensure_success(&out.result)?;
-        let journal = state.journal.as_mut().ok_or_else(|| ChainError::Invalid("embedded chain is not open".into()))?;
+        let journal = state
+            .journal
+            .as_mut()
+            .ok_or_else(|| ChainError::Invalid("this is a read-only snapshot of the embedded chain".into()))?;
         // Durable first: state changes only once the record is on disk.
         let outcome = outcome_digest(&out.result);
         journal.append(number, timestamp, &raw, outcome)?;

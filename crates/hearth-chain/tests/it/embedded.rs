@@ -1,5 +1,6 @@
 //! The embedded backend's own promises: state survives a restart of the process, a
-//! corrupted journal stops the open (nothing is reset), reverts are not mined.
+//! corrupted journal stops the open (nothing is reset), reverts are not mined, and a
+//! read-only snapshot sees the chain while another handle holds it open.
 
 use std::path::Path;
 use std::process::Command;
@@ -118,6 +119,35 @@ async fn one_grant(dir: &Path) {
     let t = terms(owner.address(), app.address(), U256::ZERO, T0);
     let sig = c.permissions().sign_grant(&owner, &t).unwrap();
     c.permissions().submit_grant(&Wallet::random(), &t, sig).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_snapshot_reads_a_chain_held_open_elsewhere_and_refuses_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(T0);
+    let held = open(dir.path(), &clock).await.unwrap();
+    let busy = EmbeddedChain::open(dir.path(), config(&clock)).expect_err("held");
+    assert!(matches!(busy, ChainError::Busy { .. }), "{busy}");
+    let (owner, app) = (Wallet::random(), Wallet::random());
+    let t = terms(owner.address(), app.address(), U256::ZERO, T0);
+    let sig = held.permissions().sign_grant(&owner, &t).unwrap();
+    held.permissions().submit_grant(&Wallet::random(), &t, sig).await.unwrap();
+
+    let snapshot = EmbeddedChain::snapshot(dir.path(), config(&clock)).expect("no lock needed");
+    let deployment = snapshot.deployment();
+    let view = Contracts::connect(Arc::new(snapshot), deployment, Some(EMBEDDED_CHAIN_ID)).await.unwrap();
+    assert_eq!(view.chain().block_number().await.unwrap(), 1);
+    let id = view.permissions().grant_id(&t);
+    let seen = view.permissions().grant(id).await.unwrap();
+    assert_eq!(seen.terms.grantee, app.address(), "the snapshot sees the grant");
+    let err = view.permissions().revoke(&owner, id).await.expect_err("read-only");
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(held.chain().block_number().await.unwrap(), 1, "the holder is untouched");
+
+    let empty = tempfile::tempdir().unwrap();
+    let err = EmbeddedChain::snapshot(empty.path(), config(&clock)).expect_err("nothing to read");
+    assert!(err.to_string().contains("no embedded chain"), "{err}");
+    assert!(!empty.path().join(JOURNAL_FILE).exists(), "a snapshot creates nothing");
 }
 
 #[tokio::test]

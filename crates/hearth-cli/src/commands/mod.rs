@@ -83,7 +83,9 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Audit(AuditCommand::Proof { seq }) => audit::proof(&data_dir, seq).await,
         Command::Image(ImageCommand::Import { path }) => image::import(&data_dir, &path),
         Command::Image(ImageCommand::Ls { json }) => image::ls(&data_dir, json),
-        Command::Contribute { server, collective, files } => contribute::run(&server, collective, &files).await,
+        Command::Contribute { server, collective, files } => {
+            contribute::run(&data_dir, &server, collective, &files).await
+        }
         Command::Collective(CollectiveCommand::Init(init)) => collective::init(&data_dir, init).await,
         Command::Collective(CollectiveCommand::Info { json }) => collective::info(&data_dir, json).await,
         Command::Collective(CollectiveCommand::Delegate) => collective::delegate(&data_dir).await,

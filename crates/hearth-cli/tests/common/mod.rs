@@ -1,5 +1,6 @@
 //! What the binary-level tests share: running `hearth` with a fixed owner key, a
-//! background `hearth serve` that is killed when dropped, and reading printed fields.
+//! background `hearth serve` that is killed when dropped, reading printed fields, and
+//! moving past a chain time on the embedded chain (waiting) or on anvil (its clock).
 
 #![allow(dead_code)]
 
@@ -7,6 +8,9 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hearth_chain::Wallet;
+use hearth_chain::anvil::{Anvil, DEV_KEY};
 
 pub const OWNER_KEY: &str = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
 
@@ -59,6 +63,15 @@ pub fn field<'a>(text: &'a str, prefix: &str) -> &'a str {
     text.lines().find_map(|l| l.trim().strip_prefix(prefix)).unwrap().trim()
 }
 
+/// Asserts a refusal: exit code 2 and one line on stderr containing `words`.
+#[track_caller]
+pub fn assert_refused(out: &Output, words: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(words), "expected {words:?} in: {stderr}");
+}
+
 /// `hearth` acting as the member whose hex key is `key` (`HEARTH_MEMBER_KEY`).
 pub fn as_member(data: &Path, key: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hearth"))
@@ -86,6 +99,11 @@ pub fn number(text: &str, prefix: &str) -> u64 {
     field(text, prefix).split_whitespace().next().unwrap().parse().unwrap()
 }
 
+/// The system clock's unix time, in seconds.
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
 /// Sleeps until the system clock (the embedded chain's) is past unix time `at`.
 pub fn wait_past(at: u64) {
     loop {
@@ -95,4 +113,58 @@ pub fn wait_past(at: u64) {
         }
         std::thread::sleep(Duration::from_secs(at + 1) - now);
     }
+}
+
+/// How a test moves past a chain time: by waiting (embedded) or by moving anvil's clock.
+pub trait Time {
+    /// Returns once the chain's next block and views are later than unix time `at`.
+    fn pass(&self, at: u64);
+}
+
+/// The embedded chain's clock: the system clock.
+pub struct WallClock;
+
+impl Time for WallClock {
+    fn pass(&self, at: u64) {
+        wait_past(at);
+    }
+}
+
+/// anvil's clock, moved with `evm_increaseTime` and `evm_mine`.
+pub struct AnvilClock<'a>(pub &'a Anvil, pub tokio::runtime::Runtime);
+
+impl Time for AnvilClock<'_> {
+    fn pass(&self, at: u64) {
+        self.1.block_on(async {
+            let latest = hearth_chain::Chain::block_timestamp(&self.0.chain().unwrap()).await.unwrap();
+            if latest <= at {
+                self.0.advance(at - latest + 1).await.unwrap();
+            }
+        });
+    }
+}
+
+/// A data directory `data` on `anvil`: the suite deployed there by `hearth chain deploy`,
+/// the server's key funded, then `hearth init`; `keys` are funded too. Returns the
+/// server's address.
+pub fn init_on_anvil(anvil: &Anvil, runtime: &tokio::runtime::Runtime, data: &Path, keys: &[&str]) -> String {
+    let deployed = Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_DEPLOYER_KEY", DEV_KEY)
+        .env("HEARTH_DATA_DIR", data)
+        .args(["chain", "deploy", "--rpc", anvil.url()])
+        .output()
+        .unwrap();
+    assert!(deployed.status.success(), "{}", String::from_utf8_lossy(&deployed.stderr));
+    // The server's key is made by `init`, which cannot register it before it is funded.
+    assert_eq!(hearth(data, &["init"]).status.code(), Some(2));
+    let config: toml::Table = std::fs::read_to_string(data.join("hearth.toml")).unwrap().parse().unwrap();
+    let server = config["server"]["address"].as_str().unwrap().to_owned();
+    runtime.block_on(async {
+        anvil.fund(server.parse().unwrap()).await.unwrap();
+        for key in keys.iter().chain([&OWNER_KEY]) {
+            anvil.fund(Wallet::from_hex(key).unwrap().address()).await.unwrap();
+        }
+    });
+    ok(data, &["init"]);
+    server
 }
