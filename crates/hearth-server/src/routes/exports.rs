@@ -7,7 +7,8 @@
 //! (the plaintext is never whole in memory, never on disk), and delivered in a request
 //! signed by the node's key, addressed to the destination (so it cannot be replayed there
 //! or sent elsewhere). The approval is read again before every file: a revocation stops
-//! the export between two files.
+//! the export between two files. An `export.start` record listing every file is committed
+//! before the first byte leaves; `export.deliver` records what was delivered.
 //!
 //! On the destination, `POST /v1/imports` keeps a file only when its owner listed the
 //! collective (`[[serve.imports_from]]`: the `CodeRegistry` and the node that delivers),
@@ -150,6 +151,18 @@ async fn deliver_all(
         .map_err(|_| unusable("has no valid age recipient registered"))?;
     let url = registered.url.trim_end_matches('/').to_owned();
     let files = contributions(state).await?;
+    // No byte leaves before the export is on the audit trail, with every file it will send.
+    let start = Entry {
+        actor: state.owner,
+        action: "export.start".to_owned(),
+        grant_id: None,
+        files: files.iter().map(|m| m.sha256).collect(),
+        code_digest: Some(operation),
+        params_hash: None,
+        result_hash: None,
+        outcome: "granted".to_owned(),
+    };
+    tokio::task::block_in_place(|| state.record(start)).map_err(ApiError::audit_unavailable)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(DELIVERY_SECS_MAX))
         .build()

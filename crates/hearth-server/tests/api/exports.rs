@@ -133,6 +133,10 @@ async fn an_approved_export_opens_only_with_the_destinations_identity() {
     assert!(plaintexts.contains(&plain));
     assert_eq!(age_cli_opens(node_identity, &files[0]), None, "age -d with the node's identity fails");
 
+    let started = node.records_for("export.start");
+    assert_eq!(started.len(), 1, "the export was audited before anything was sent");
+    assert!(started[0].seq < node.records_for("export.deliver")[0].seq);
+    assert_eq!(started[0].entry.files.len(), 3);
     let exports = node.records_for("export.deliver");
     assert_eq!(exports.len(), 1);
     assert_eq!(exports[0].entry.outcome, "granted");
