@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod contributions;
+pub mod liveness;
 pub mod operations;
 pub mod owner;
 pub mod system;
