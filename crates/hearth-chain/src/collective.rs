@@ -1064,7 +1064,8 @@ impl<'a> Liveness<'a> {
     }
 
     async fn transact<C: SolCall>(&self, sender: &Wallet, call: C) -> Result<Receipt> {
-        transact_on(self.chain, self.chain_id, sender, LIVENESS, self.address, call, VOTES_CHECKPOINT_GAS_HEADROOM).await
+        transact_on(self.chain, self.chain_id, sender, LIVENESS, self.address, call, VOTES_CHECKPOINT_GAS_HEADROOM)
+            .await
     }
 
     /// `contributor` registers a contribution. Returns its id (from 1).

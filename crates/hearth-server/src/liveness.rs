@@ -22,9 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use alloy_primitives::{B256, U256};
-use hearth_chain::{
-    ChainError, ChallengeResult, Collective, StorageCommitment, Wallet, challenge_chunk, chunk_leaf,
-};
+use hearth_chain::{ChainError, ChallengeResult, Collective, StorageCommitment, Wallet, challenge_chunk, chunk_leaf};
 use rs_merkle::MerkleTree;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

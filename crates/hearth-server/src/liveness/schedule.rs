@@ -43,8 +43,7 @@ pub async fn challenge_all(
 ) -> Result<(u64, Vec<EpochResult>), LivenessError> {
     let ids = contribution_ids(collective, EPOCH_CONTRIBUTIONS_MAX).await?;
     let timeout = Duration::from_secs(config.answer_secs_max);
-    let answerer =
-        HttpAnswerer::new(collective.clone(), contracts.clone(), challenger.clone(), clock, timeout).await?;
+    let answerer = HttpAnswerer::new(collective.clone(), contracts.clone(), challenger.clone(), clock, timeout).await?;
     let asked: Vec<_> = ids.iter().map(|id| (*id, &answerer as &dyn Answerer)).collect();
     run_epoch(collective, challenger, &asked, config.chunks).await
 }

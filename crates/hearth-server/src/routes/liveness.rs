@@ -72,7 +72,10 @@ pub async fn keep(
     if c.contributor != state.owner {
         return Err(ApiError::bad_request(
             "not_owners_contribution",
-            format!("contribution {} was registered by {}, not by this server's owner", req.contribution_id, c.contributor),
+            format!(
+                "contribution {} was registered by {}, not by this server's owner",
+                req.contribution_id, c.contributor
+            ),
         ));
     }
     let ciphertext = read_kept(&state, req.file_id).await?;

@@ -10,3 +10,4 @@ mod collective;
 mod harness;
 mod jobs;
 mod lifecycle;
+mod liveness_http;
