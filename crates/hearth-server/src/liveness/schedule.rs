@@ -1,7 +1,8 @@
 //! The challenger's per-epoch task: watches the registry's current epoch and, once per
 //! epoch, challenges every registered contribution over HTTP ([`HttpAnswerer`]) and records
 //! the results ([`run_epoch`]). An epoch with a result left unrecorded (a chain error) is
-//! run again at the next poll; what is recorded is skipped. Stops when told to.
+//! run again at the next poll; what is recorded is skipped. Stops when told to, also in the
+//! middle of a round.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +68,13 @@ pub async fn run(
         }
         match l.current_epoch().await {
             Ok(epoch) if done != Some(epoch) => {
-                match challenge_all(&collective, &contracts, &challenger, clock.clone(), &config).await {
+                let round = challenge_all(&collective, &contracts, &challenger, clock.clone(), &config);
+                // A shutdown abandons the round; what it recorded is skipped by the next one.
+                let outcome = tokio::select! {
+                    outcome = round => outcome,
+                    _ = stop.changed() => break,
+                };
+                match outcome {
                     Ok((epoch, results)) => {
                         if log_epoch(epoch, &results) {
                             done = Some(epoch);
