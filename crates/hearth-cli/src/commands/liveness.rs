@@ -92,6 +92,8 @@ pub async fn claim(data_dir: &Path, registry_arg: Option<Address>) -> Result<(),
 struct Status {
     contributor: Address,
     epoch: u64,
+    /// Whether the challenger opened the current epoch (fixed its seed).
+    epoch_open: bool,
     rewards: U256,
     contributions: Vec<ContributionStatus>,
 }
@@ -125,13 +127,15 @@ pub async fn status(data_dir: &Path, registry_arg: Option<Address>, json: bool) 
         let this_epoch = l.result(id, epoch).await?;
         contributions.push(ContributionStatus { id, chunks: c.chunkCount, this_epoch, last_epoch });
     }
-    let status = Status { contributor, epoch, rewards: l.rewards(contributor).await?, contributions };
+    let epoch_open = l.challenge_seed(epoch).await.is_ok();
+    let status = Status { contributor, epoch, epoch_open, rewards: l.rewards(contributor).await?, contributions };
     if json {
         let text = serde_json::to_string_pretty(&status).map_err(|e| CliError::Missing(e.to_string()))?;
         return super::emit(&format!("{text}\n"));
     }
     let mut out = String::new();
-    put!(out, "contributor {contributor}: {} tokens to claim; epoch {epoch}", format_tokens(status.rewards));
+    let open = if epoch_open { "challenged" } else { "not challenged yet" };
+    put!(out, "contributor {contributor}: {} tokens to claim; epoch {epoch} ({open})", format_tokens(status.rewards));
     for c in &status.contributions {
         let name = |r: &ChallengeResult| match r {
             ChallengeResult::None => "pending",
