@@ -335,7 +335,7 @@ impl Collective {
 
     /// `LivenessRegistry`: storage commitments, challenges and rewards.
     pub fn liveness(&self) -> Liveness<'_> {
-        Liveness(self)
+        Liveness { chain: self.chain.as_ref(), chain_id: self.chain_id, address: self.deployment.liveness }
     }
 
     async fn view<C: SolCall>(&self, contract: &'static str, to: Address, call: C) -> Result<C::Return> {
@@ -1043,14 +1043,41 @@ pub fn challenge_chunk(seed: B256, id: U256, i: u64, chunk_count: u64) -> Result
     to_u64(word % U256::from(chunk_count), "challenge chunk")
 }
 
-/// `LivenessRegistry` of one collective.
-#[derive(Debug, Clone, Copy)]
-pub struct Liveness<'a>(&'a Collective);
+/// `LivenessRegistry` of one collective ([`Collective::liveness`]), or at an address alone
+/// ([`Liveness::at`]: a contributor's server knows the registry, not the whole collective).
+#[derive(Clone, Copy)]
+pub struct Liveness<'a> {
+    chain: &'a dyn Chain,
+    chain_id: u64,
+    address: Address,
+}
 
-impl Liveness<'_> {
+impl std::fmt::Debug for Liveness<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Liveness").field("chain_id", &self.chain_id).field("address", &self.address).finish()
+    }
+}
+
+impl<'a> Liveness<'a> {
+    /// The registry at `address` on `chain`, after checking that it has code.
+    pub async fn at(chain: &'a dyn Chain, address: Address) -> Result<Liveness<'a>> {
+        let chain_id = chain.chain_id().await?;
+        crate::contracts::require_code(chain, chain_id, [(LIVENESS, address)]).await?;
+        Ok(Liveness { chain, chain_id, address })
+    }
+
     /// The contract's address.
     pub fn address(&self) -> Address {
-        self.0.deployment.liveness
+        self.address
+    }
+
+    async fn view<C: SolCall>(&self, call: C) -> Result<C::Return> {
+        view_on(self.chain, LIVENESS, self.address, call).await
+    }
+
+    async fn transact<C: SolCall>(&self, sender: &Wallet, call: C) -> Result<Receipt> {
+        transact_on(self.chain, self.chain_id, sender, LIVENESS, self.address, call, VOTES_CHECKPOINT_GAS_HEADROOM)
+            .await
     }
 
     /// `contributor` registers a contribution. Returns its id (from 1).
@@ -1061,7 +1088,7 @@ impl Liveness<'_> {
             chunkCount: commitment.chunk_count,
             chunkSize: commitment.chunk_size,
         };
-        let receipt = self.0.transact(contributor, LIVENESS, self.address(), call).await?;
+        let receipt = self.transact(contributor, call).await?;
         let event: LivenessRegistry::ContributionRegistered =
             first_event(&receipt, self.address(), "LivenessRegistry receipt")?;
         Ok(event.id)
@@ -1069,7 +1096,7 @@ impl Liveness<'_> {
 
     /// The challenger opens the current epoch, fixing its seed. Returns the epoch and seed.
     pub async fn open_epoch(&self, challenger: &Wallet) -> Result<(u64, B256)> {
-        let receipt = self.0.transact(challenger, LIVENESS, self.address(), LivenessRegistry::openEpochCall {}).await?;
+        let receipt = self.transact(challenger, LivenessRegistry::openEpochCall {}).await?;
         let event: LivenessRegistry::EpochOpened = first_event(&receipt, self.address(), "LivenessRegistry receipt")?;
         Ok((event.epoch, event.seed))
     }
@@ -1078,69 +1105,69 @@ impl Liveness<'_> {
     /// (open, current or one behind; once per contribution and epoch).
     pub async fn record_result(&self, challenger: &Wallet, id: U256, epoch: u64, passed: bool) -> Result<Receipt> {
         let call = LivenessRegistry::recordResultCall { id, epoch, passed };
-        self.0.transact(challenger, LIVENESS, self.address(), call).await
+        self.transact(challenger, call).await
     }
 
     /// `contributor` claims everything it accrued. Returns the amount paid (in tokens).
     pub async fn claim(&self, contributor: &Wallet) -> Result<U256> {
-        let receipt = self.0.transact(contributor, LIVENESS, self.address(), LivenessRegistry::claimCall {}).await?;
+        let receipt = self.transact(contributor, LivenessRegistry::claimCall {}).await?;
         let event: LivenessRegistry::RewardClaimed = first_event(&receipt, self.address(), "LivenessRegistry receipt")?;
         Ok(event.amount)
     }
 
     /// What `contributor` accrued and has not claimed.
     pub async fn rewards(&self, contributor: Address) -> Result<U256> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::rewardsCall { contributor }).await
+        self.view(LivenessRegistry::rewardsCall { contributor }).await
     }
 
     /// Everything accrued and not yet claimed, by everyone.
     pub async fn outstanding_rewards(&self) -> Result<U256> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::outstandingRewardsCall {}).await
+        self.view(LivenessRegistry::outstandingRewardsCall {}).await
     }
 
     /// The epoch now.
     pub async fn current_epoch(&self) -> Result<u64> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::currentEpochCall {}).await
+        self.view(LivenessRegistry::currentEpochCall {}).await
     }
 
     /// The seed of an opened epoch (`EpochNotOpen` otherwise).
     pub async fn challenge_seed(&self, epoch: u64) -> Result<B256> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::challengeSeedCall { epoch }).await
+        self.view(LivenessRegistry::challengeSeedCall { epoch }).await
     }
 
     /// The index of the `i`-th chunk challenged for contribution `id` in `epoch`, as the
     /// contract computes it (equal to [`challenge_chunk`] with the epoch's seed).
     pub async fn challenge_chunk(&self, id: U256, epoch: u64, i: u64) -> Result<u64> {
         let call = LivenessRegistry::challengeChunkCall { id, epoch, i: U256::from(i) };
-        self.0.view(LIVENESS, self.address(), call).await
+        self.view(call).await
     }
 
     /// Whether `proof` shows chunk `index` (hashing to `chunk_sha256`) under contribution `id`'s root.
     pub async fn verify_chunk(&self, id: U256, index: u64, chunk_sha256: B256, proof: &[B256]) -> Result<bool> {
         let call = LivenessRegistry::verifyChunkCall { id, index, chunkSha256: chunk_sha256, proof: proof.to_vec() };
-        self.0.view(LIVENESS, self.address(), call).await
+        self.view(call).await
     }
 
     /// The contract's leaf for chunk `index` (equal to [`chunk_leaf`]).
     pub async fn chunk_leaf(&self, index: u64, chunk_sha256: B256) -> Result<B256> {
         let call = LivenessRegistry::chunkLeafCall { index, chunkSha256: chunk_sha256 };
-        self.0.view(LIVENESS, self.address(), call).await
+        self.view(call).await
     }
 
     /// A registered contribution (`UnknownContribution` otherwise).
     pub async fn contribution(&self, id: U256) -> Result<LivenessRegistry::Contribution> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::getContributionCall { id }).await
+        self.view(LivenessRegistry::getContributionCall { id }).await
     }
 
     /// How many contributions exist (ids run from 1 to this).
     pub async fn contribution_count(&self) -> Result<u64> {
-        let count = self.0.view(LIVENESS, self.address(), LivenessRegistry::contributionCountCall {}).await?;
+        let count = self.view(LivenessRegistry::contributionCountCall {}).await?;
         to_u64(count, "contribution count")
     }
 
     /// The result recorded for contribution `id` in `epoch`.
     pub async fn result(&self, id: U256, epoch: u64) -> Result<ChallengeResult> {
-        let code = self.0.view(LIVENESS, self.address(), LivenessRegistry::resultOfCall { id, epoch }).await?;
+        let code = self.view(LivenessRegistry::resultOfCall { id, epoch }).await?;
         match code {
             0 => Ok(ChallengeResult::None),
             1 => Ok(ChallengeResult::Passed),
@@ -1151,16 +1178,16 @@ impl Liveness<'_> {
 
     /// The challenger (the collective node).
     pub async fn challenger(&self) -> Result<Address> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::challengerCall {}).await
+        self.view(LivenessRegistry::challengerCall {}).await
     }
 
     /// The epoch length, in seconds.
     pub async fn epoch_secs(&self) -> Result<u64> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::epochSecondsCall {}).await
+        self.view(LivenessRegistry::epochSecondsCall {}).await
     }
 
     /// Tokens one passed challenge earns.
     pub async fn reward_per_pass(&self) -> Result<U256> {
-        self.0.view(LIVENESS, self.address(), LivenessRegistry::rewardPerPassCall {}).await
+        self.view(LivenessRegistry::rewardPerPassCall {}).await
     }
 }

@@ -68,6 +68,9 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
     },
+    /// Liveness collectives, the contributor's side: commit a kept file, claim rewards, status.
+    #[command(subcommand)]
+    Liveness(LivenessCommand),
     /// Code the collective runs, decided by vote: propose, vote, queue, execute, list.
     /// The acting wallet is HEARTH_MEMBER_KEY (hex) when set, otherwise the owner's.
     #[command(subcommand)]
@@ -327,6 +330,41 @@ pub enum ChainCommand {
         /// Refuse unless the endpoint reports this chain id.
         #[arg(long, value_name = "ID")]
         chain_id: Option<u64>,
+    },
+}
+
+/// `hearth liveness …`: the registry is `--registry`, else this data directory's collective's.
+#[derive(Debug, Subcommand)]
+pub enum LivenessCommand {
+    /// Register the Merkle commitment over kept file FILE_ID (read from the running server)
+    /// with the owner's wallet, and have the server answer the collective's challenges for it.
+    Commit {
+        /// This data directory's running server.
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The collective's LivenessRegistry.
+        #[arg(long, value_name = "ADDRESS")]
+        registry: Option<alloy_primitives::Address>,
+        /// Bytes per chunk.
+        #[arg(long, default_value_t = crate::commands::COMMIT_CHUNK_BYTES_DEFAULT)]
+        chunk_bytes: usize,
+        /// The kept file's id on the server.
+        file_id: u64,
+    },
+    /// Claim the rewards the acting wallet (HEARTH_MEMBER_KEY, or the owner) accrued.
+    Claim {
+        /// The collective's LivenessRegistry.
+        #[arg(long, value_name = "ADDRESS")]
+        registry: Option<alloy_primitives::Address>,
+    },
+    /// The acting wallet's contributions, their recent results and its unclaimed rewards.
+    Status {
+        /// The collective's LivenessRegistry.
+        #[arg(long, value_name = "ADDRESS")]
+        registry: Option<alloy_primitives::Address>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

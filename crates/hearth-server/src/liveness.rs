@@ -14,11 +14,15 @@
 //! so the contract's `MerkleProof.verify` accepts the proofs); leaves in chunk order; an
 //! odd node at the end of a level moves up unchanged. It is `rs_merkle`'s, with our hasher.
 
+pub mod http;
+pub mod kept;
+pub mod schedule;
+
 use std::future::Future;
 use std::pin::Pin;
 
 use alloy_primitives::{B256, U256};
-use hearth_chain::{ChainError, Collective, StorageCommitment, Wallet, challenge_chunk, chunk_leaf};
+use hearth_chain::{ChainError, ChallengeResult, Collective, StorageCommitment, Wallet, challenge_chunk, chunk_leaf};
 use rs_merkle::MerkleTree;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -133,7 +137,8 @@ pub fn commit(ciphertext: &[u8], chunk_size: usize) -> Result<StorageCommitment,
 pub struct ChunkProof {
     /// The chunk's index (from 0).
     pub index: u64,
-    /// The chunk's bytes.
+    /// The chunk's bytes (hex in JSON).
+    #[serde(with = "alloy_primitives::hex")]
     pub chunk: Vec<u8>,
     /// Sibling hashes, leaf first (at most [`PROOF_HASHES_MAX`]).
     pub proof: Vec<B256>,
@@ -235,20 +240,36 @@ where
     }
 }
 
+/// What became of one contribution's result on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recording {
+    /// Recorded by this run.
+    Recorded,
+    /// Recorded earlier (by an interrupted run); not asked again.
+    AlreadyRecorded,
+    /// Not recorded: the chain refused or could not be reached (a later run retries).
+    Error(String),
+}
+
 /// One contribution's result in an epoch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EpochResult {
     /// The contribution.
     pub contribution_id: U256,
-    /// Whether it passed (and so accrued a reward).
+    /// Whether it passed (and so accrued a reward, once recorded).
     pub passed: bool,
     /// Why it failed, when it did.
     pub failure: Option<String>,
+    /// Whether the result is on chain.
+    pub recording: Recording,
 }
 
 /// The node runs the current epoch: opens it (or, if already opened, reads its seed),
 /// challenges each contribution with `chunks` chunks, checks each answer and records pass or
-/// fail on chain. Returns the epoch and one result per contribution, in order.
+/// fail on chain. A contribution whose result is already recorded for the epoch is skipped;
+/// a chain error about one contribution is reported in its result and the others go on.
+/// Returns the epoch and one result per contribution, in order; fails only when the epoch
+/// cannot be opened or read.
 pub async fn run_epoch(
     collective: &Collective,
     node: &Wallet,
@@ -269,28 +290,56 @@ pub async fn run_epoch(
     };
     let mut results = Vec::with_capacity(contributions.len());
     for (id, answerer) in contributions {
-        let stored = l.contribution(*id).await?;
-        let commitment = StorageCommitment {
-            merkle_root: stored.merkleRoot,
-            ciphertext_sha256: stored.ciphertextSha256,
-            chunk_count: stored.chunkCount,
-            chunk_size: stored.chunkSize,
+        let result = match challenge_one(collective, node, *id, *answerer, epoch, seed, chunks).await {
+            Ok(result) => result,
+            Err(e) => EpochResult {
+                contribution_id: *id,
+                passed: false,
+                failure: Some(e.to_string()),
+                recording: Recording::Error(e.to_string()),
+            },
         };
-        let challenge = Challenge {
-            contribution_id: *id,
-            epoch,
-            indexes: challenge_indexes(seed, *id, stored.chunkCount, chunks)?,
-        };
-        let failure = match answerer.answer(&challenge).await {
-            Ok(answer) if check_answer(&commitment, &challenge, &answer) => None,
-            Ok(_) => Some("the answer does not verify".to_owned()),
-            Err(e) => Some(e.to_string()),
-        };
-        let passed = failure.is_none();
-        l.record_result(node, *id, epoch, passed).await?;
-        results.push(EpochResult { contribution_id: *id, passed, failure });
+        results.push(result);
     }
     Ok((epoch, results))
+}
+
+async fn challenge_one(
+    collective: &Collective,
+    node: &Wallet,
+    id: U256,
+    answerer: &dyn Answerer,
+    epoch: u64,
+    seed: B256,
+    chunks: usize,
+) -> Result<EpochResult, LivenessError> {
+    let l = collective.liveness();
+    let earlier = l.result(id, epoch).await?;
+    if earlier != ChallengeResult::None {
+        let passed = earlier == ChallengeResult::Passed;
+        let failure = (!passed).then(|| "failed earlier in this epoch".to_owned());
+        return Ok(EpochResult { contribution_id: id, passed, failure, recording: Recording::AlreadyRecorded });
+    }
+    let stored = l.contribution(id).await?;
+    let commitment = StorageCommitment {
+        merkle_root: stored.merkleRoot,
+        ciphertext_sha256: stored.ciphertextSha256,
+        chunk_count: stored.chunkCount,
+        chunk_size: stored.chunkSize,
+    };
+    let challenge =
+        Challenge { contribution_id: id, epoch, indexes: challenge_indexes(seed, id, stored.chunkCount, chunks)? };
+    let failure = match answerer.answer(&challenge).await {
+        Ok(answer) if check_answer(&commitment, &challenge, &answer) => None,
+        Ok(_) => Some("the answer does not verify".to_owned()),
+        Err(e) => Some(e.to_string()),
+    };
+    let passed = failure.is_none();
+    let recording = match l.record_result(node, id, epoch, passed).await {
+        Ok(_) => Recording::Recorded,
+        Err(e) => Recording::Error(e.to_string()),
+    };
+    Ok(EpochResult { contribution_id: id, passed, failure, recording })
 }
 
 #[cfg(test)]

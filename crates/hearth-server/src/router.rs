@@ -13,7 +13,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::metrics::RequestLabels;
-use crate::routes::{app, contributions, exports, operations, owner, system};
+use crate::routes::{app, contributions, exports, liveness, operations, owner, system};
 use crate::state::AppState;
 
 /// (method, path template) of every route.
@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/v1/owner/grants/{id}/revoke"),
     ("GET", "/v1/audit"),
     ("GET", "/v1/owner/nonce"),
+    ("POST", "/v1/owner/liveness"),
+    ("POST", "/v1/liveness/answer"),
 ];
 
 async fn count(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -79,6 +81,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/owner/grants/{id}/revoke", post(owner::revoke_grant))
         .route("/v1/audit", get(owner::audit))
         .route("/v1/owner/nonce", get(owner::nonce))
+        .route("/v1/owner/liveness", post(liveness::keep))
+        .route("/v1/liveness/answer", post(liveness::answer_challenge))
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(TraceLayer::new_for_http())

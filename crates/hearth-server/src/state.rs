@@ -49,6 +49,8 @@ pub struct AppState {
     /// The collective this node serves, if it is a collective node: jobs may then
     /// also run code the collective approved in its `CodeRegistry`. Set after `open`.
     pub collective: Option<hearth_chain::Collective>,
+    /// The liveness commitments this server answers for (its owner's contributions).
+    pub liveness: crate::liveness::kept::Kept,
 }
 
 /// File of the nonce store inside the data directory.
@@ -102,6 +104,8 @@ impl AppState {
             permissions = permissions.without_cache();
         }
         let jobs = Jobs::open(&parts.data_dir, parts.config.jobs.clone(), parts.clock.now_secs())?;
+        let liveness = crate::liveness::kept::Kept::open(&parts.data_dir.join(crate::liveness::kept::KEPT_FILE))
+            .map_err(|e| e.to_string())?;
         let limits = RateLimits::new(parts.config.rate_per_app_per_sec, parts.config.rate_burst);
         Ok(AppState {
             config: parts.config,
@@ -119,6 +123,7 @@ impl AppState {
             clock: parts.clock,
             jobs,
             collective: None,
+            liveness,
         })
     }
 }

@@ -238,25 +238,6 @@ pub async fn delegate(data_dir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_amounts_round_trip_in_whole_tokens() {
-        for (text, shown) in
-            [("100", "100"), ("1.5", "1.5"), ("0", "0"), ("0.000000000000000001", "0.000000000000000001")]
-        {
-            assert_eq!(format_tokens(parse_tokens("amount", text).unwrap()), shown);
-        }
-        assert_eq!(parse_tokens("amount", "2").unwrap(), U256::from(2u64) * token_unit());
-        for bad in ["", ".5", "-1", "1e3", "0.0000000000000000001", "abc", "1.2.3"] {
-            assert!(parse_tokens("amount", bad).is_err(), "{bad:?} is refused");
-        }
-    }
-}
-
 /// `hearth collective export`: the node's owner asks the node to deliver the export.
 pub async fn export(data_dir: &Path, server: &str, operation: &str, json: bool) -> Result<(), CliError> {
     let operation = super::grant::parse_operation(operation)?;
@@ -292,4 +273,23 @@ pub fn accept_exports(data_dir: &Path, registry: Address, node: Address) -> Resu
     super::emit(&format!(
         "this server accepts exports approved in {registry} and delivered by {node} (from the next `hearth serve`)\n"
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_amounts_round_trip_in_whole_tokens() {
+        for (text, shown) in
+            [("100", "100"), ("1.5", "1.5"), ("0", "0"), ("0.000000000000000001", "0.000000000000000001")]
+        {
+            assert_eq!(format_tokens(parse_tokens("amount", text).unwrap()), shown);
+        }
+        assert_eq!(parse_tokens("amount", "2").unwrap(), U256::from(2u64) * token_unit());
+        for bad in ["", ".5", "-1", "1e3", "0.0000000000000000001", "abc", "1.2.3"] {
+            assert!(parse_tokens("amount", bad).is_err(), "{bad:?} is refused");
+        }
+    }
 }

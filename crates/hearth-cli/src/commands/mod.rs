@@ -23,15 +23,18 @@ mod demo;
 mod grant;
 mod image;
 mod init;
+mod liveness;
 mod owner;
 mod serve;
 
 use crate::cli::{
     AppCommand, Args, AuditCommand, ChainCommand, CodeCommand, CollectiveCommand, Command, DataCommand, GrantCommand,
-    ImageCommand, OwnerCommand,
+    ImageCommand, LivenessCommand, OwnerCommand,
 };
 use crate::config;
+
 use crate::error::CliError;
+pub use liveness::COMMIT_CHUNK_BYTES_DEFAULT;
 
 /// Writes `text` to standard output; a reader that left early (`| head`) is reported as a
 /// broken pipe, which `main` treats as success.
@@ -85,6 +88,13 @@ pub async fn run(args: Args) -> Result<(), CliError> {
         Command::Image(ImageCommand::Ls { json }) => image::ls(&data_dir, json),
         Command::Contribute { server, collective, files } => {
             contribute::run(&data_dir, &server, collective, &files).await
+        }
+        Command::Liveness(LivenessCommand::Commit { server, registry, chunk_bytes, file_id }) => {
+            liveness::commit(&data_dir, &server, registry, chunk_bytes, file_id).await
+        }
+        Command::Liveness(LivenessCommand::Claim { registry }) => liveness::claim(&data_dir, registry).await,
+        Command::Liveness(LivenessCommand::Status { registry, json }) => {
+            liveness::status(&data_dir, registry, json).await
         }
         Command::Collective(CollectiveCommand::Init(init)) => collective::init(&data_dir, init).await,
         Command::Collective(CollectiveCommand::Info { json }) => collective::info(&data_dir, json).await,

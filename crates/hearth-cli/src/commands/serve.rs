@@ -7,6 +7,7 @@ use std::sync::Arc;
 use hearth_core::SystemClock;
 use hearth_server::state::{AppState, Parts};
 
+use crate::config::Custody;
 use crate::error::CliError;
 use crate::node::{Node, connect_collective};
 
@@ -39,23 +40,46 @@ pub async fn run(data_dir: &Path, bind: Option<SocketAddr>) -> Result<(), CliErr
         clock: Arc::new(SystemClock),
     };
     let mut state = AppState::open(parts).map_err(CliError::Missing)?;
+    let mut challenger = None;
     if let Some(section) = &node.config.collective {
         // The same chain handle as the suite's: the embedded chain is opened once per process.
         let collective = connect_collective(state.contracts.chain().clone(), section).await?;
         // Not on stdout: its first line is the listening address.
         tracing::info!(governor = %section.contracts.governor, custody = section.custody.as_str(), "serving a collective");
+        if section.custody == Custody::Liveness && collective.liveness().challenger().await? == state.server.address() {
+            challenger = Some(collective.clone());
+        }
         state.collective = Some(collective);
     }
     let state = Arc::new(state);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let epochs = challenger.map(|collective| {
+        tracing::info!("challenging liveness contributions once per epoch");
+        tokio::spawn(hearth_server::liveness::schedule::run(
+            collective,
+            state.contracts.clone(),
+            state.server.clone(),
+            state.clock.clone(),
+            hearth_server::liveness::schedule::ScheduleConfig::default(),
+            stop_rx,
+        ))
+    });
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|source| CliError::Io { what: format!("listening on {}", config.bind), source })?;
     let local =
         listener.local_addr().map_err(|source| CliError::Io { what: "reading the bound address".into(), source })?;
     println!("hearth listening on http://{local}");
-    hearth_server::serve(state, listener, shutdown_signal())
-        .await
-        .map_err(|source| CliError::Io { what: "serving".into(), source })
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    let served = hearth_server::serve(state, listener, shutdown).await;
+    if let Some(epochs) = epochs {
+        // Told to stop by the shutdown, even in the middle of a round.
+        let _ = epochs.await;
+    }
+    served.map_err(|source| CliError::Io { what: "serving".into(), source })
 }
 
 async fn shutdown_signal() {

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod contributions;
 pub mod exports;
+pub mod liveness;
 pub mod operations;
 pub mod owner;
 pub mod system;

@@ -11,3 +11,4 @@ mod exports;
 mod harness;
 mod jobs;
 mod lifecycle;
+mod liveness_http;
