@@ -144,8 +144,7 @@ fn an_approved_export_reaches_the_destination_and_only_its_key_opens_it() {
 
     // On the destination: three files in the imports scope, named by the source
     // ciphertexts' hashes, that decrypt with its key to the three contributions.
-    let listed: Value =
-        serde_json::from_str(&ok(&destination, &["data", "ls", "--scope", &scope, "--json"])).unwrap();
+    let listed: Value = serde_json::from_str(&ok(&destination, &["data", "ls", "--scope", &scope, "--json"])).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
     let mut opened = Vec::new();
     for (file, kept) in files.iter().zip(listed.as_array().unwrap()) {
