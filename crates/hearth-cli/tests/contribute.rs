@@ -39,20 +39,6 @@ struct Backend<'a> {
     held_by_serve: bool,
 }
 
-/// Every member votes for `proposed` (what `code propose|revoke` printed); it is queued
-/// and, after the timelock, executed. Returns what `code execute` printed.
-fn vote_through(data: &Path, time: &dyn Time, proposed: &str) -> String {
-    let id = field(proposed, "proposal");
-    time.pass(number(proposed, "snapshot"));
-    for key in MEMBER_KEYS {
-        member_ok(data, key, &["code", "vote", id, "for"]);
-    }
-    time.pass(number(proposed, "deadline"));
-    let queued = member_ok(data, MEMBER_KEYS[1], &["code", "queue", id]);
-    time.pass(number(&queued, "eta") - 1);
-    member_ok(data, MEMBER_KEYS[2], &["code", "execute", id])
-}
-
 /// The collective end to end on the initialised node `data` (server address `node`).
 fn end_to_end(dir: &Path, data: &Path, node: &str, backend: &Backend) {
     let mut init = vec!["collective".to_owned(), "init".into()];
@@ -84,7 +70,7 @@ fn end_to_end(dir: &Path, data: &Path, node: &str, backend: &Backend) {
     member_ok(data, MEMBER_KEYS[0], &["code", "vote", &rejected_id, "for"]);
     member_ok(data, MEMBER_KEYS[1], &["code", "vote", &rejected_id, "against"]);
     member_ok(data, MEMBER_KEYS[2], &["code", "vote", &rejected_id, "against"]);
-    let executed = vote_through(data, backend.time, &proposed);
+    let executed = common::vote_through(data, backend.time, &MEMBER_KEYS, &proposed);
     assert!(executed.contains(&format!("approved  {digest}")), "{executed}");
     let listed: serde_json::Value = serde_json::from_str(&ok(data, &["code", "ls", "--json"])).unwrap();
     let state =
@@ -136,7 +122,7 @@ fn end_to_end(dir: &Path, data: &Path, node: &str, backend: &Backend) {
     // A node holding its chain is stopped meanwhile (dropping it kills it) and restarted.
     let served = (!backend.held_by_serve).then_some((server, url));
     let revoking = member_ok(data, MEMBER_KEYS[2], &["code", "revoke", &digest, "--description", "Stop counting"]);
-    let executed = vote_through(data, backend.time, &revoking);
+    let executed = common::vote_through(data, backend.time, &MEMBER_KEYS, &revoking);
     assert!(executed.contains(&format!("revoked   {digest}")), "{executed}");
     let (_server, url) = served.unwrap_or_else(|| serve(data));
     assert_refused(&run(&url, &digest), "403 code_revoked");

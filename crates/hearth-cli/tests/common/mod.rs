@@ -42,10 +42,15 @@ impl Drop for Served {
 }
 
 pub fn serve(data_dir: &Path) -> (Served, String) {
+    serve_at(data_dir, "127.0.0.1:0")
+}
+
+/// `hearth serve --bind bind`, and the URL it listens on.
+pub fn serve_at(data_dir: &Path, bind: &str) -> (Served, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .env("HEARTH_DATA_DIR", data_dir)
         .env("HEARTH_OWNER_KEY", OWNER_KEY)
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(["serve", "--bind", bind])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -155,8 +160,22 @@ pub fn init_on_anvil(anvil: &Anvil, runtime: &tokio::runtime::Runtime, data: &Pa
         .output()
         .unwrap();
     assert!(deployed.status.success(), "{}", String::from_utf8_lossy(&deployed.stderr));
+    init_funded(anvil, runtime, data, keys, &[])
+}
+
+/// `hearth init args` on a data directory whose config already names the chain on
+/// `anvil`, with the server's key funded in between; `keys` are funded too. Returns the
+/// server's address.
+pub fn init_funded(
+    anvil: &Anvil,
+    runtime: &tokio::runtime::Runtime,
+    data: &Path,
+    keys: &[&str],
+    args: &[&str],
+) -> String {
+    let init = [&["init"][..], args].concat();
     // The server's key is made by `init`, which cannot register it before it is funded.
-    assert_eq!(hearth(data, &["init"]).status.code(), Some(2));
+    assert_eq!(hearth(data, &init).status.code(), Some(2));
     let config: toml::Table = std::fs::read_to_string(data.join("hearth.toml")).unwrap().parse().unwrap();
     let server = config["server"]["address"].as_str().unwrap().to_owned();
     runtime.block_on(async {
@@ -165,6 +184,20 @@ pub fn init_on_anvil(anvil: &Anvil, runtime: &tokio::runtime::Runtime, data: &Pa
             anvil.fund(Wallet::from_hex(key).unwrap().address()).await.unwrap();
         }
     });
-    ok(data, &["init"]);
+    ok(data, &init);
     server
+}
+
+/// Every member (`keys`) votes for `proposed` (what `code propose|revoke` printed); it is
+/// queued and, after the timelock, executed. Returns what `code execute` printed.
+pub fn vote_through(data: &Path, time: &dyn Time, keys: &[&str], proposed: &str) -> String {
+    let id = field(proposed, "proposal");
+    time.pass(number(proposed, "snapshot"));
+    for key in keys {
+        member_ok(data, key, &["code", "vote", id, "for"]);
+    }
+    time.pass(number(proposed, "deadline"));
+    let queued = member_ok(data, keys[0], &["code", "queue", id]);
+    time.pass(number(&queued, "eta") - 1);
+    member_ok(data, keys[keys.len() - 1], &["code", "execute", id])
 }

@@ -87,16 +87,17 @@ pub struct ExportReport {
 }
 
 /// `POST /v1/exports {"operation": DIGEST}` (owner): re-encrypts every contribution to the
-/// approved destination and delivers it. The audit record lists the files delivered, also
-/// when the export stops part way.
+/// approved destination and delivers it. The audit record lists the files delivered and the
+/// digest, also when the export stops part way.
 pub async fn export(
     State(state): State<Arc<AppState>>,
     Owner { call, .. }: Owner,
 ) -> Result<Json<ExportReport>, ApiError> {
     let request: Result<ExportRequest, _> = serde_json::from_slice(&call.body);
+    let operation = request.as_ref().ok().map(|r| r.operation);
     let mut delivered = Vec::new();
     let result = match request {
-        Ok(r) => deliver_all(&state, r.operation, &mut delivered).await.map(|report| (r.operation, report)),
+        Ok(r) => deliver_all(&state, r.operation, &mut delivered).await,
         Err(e) => Err(ApiError::bad_request("malformed_body", format!("expected {{\"operation\": DIGEST}}: {e}"))),
     };
     let entry = Entry {
@@ -104,13 +105,14 @@ pub async fn export(
         action: "export.deliver".to_owned(),
         grant_id: None,
         files: delivered.iter().map(|d| d.source_sha256).collect(),
-        code_digest: result.as_ref().ok().map(|(operation, _)| *operation),
+        // Also on a refusal: a partial export's files are audited with the code they went out for.
+        code_digest: operation,
         params_hash: None,
         result_hash: None,
         outcome: result.as_ref().map_or_else(|e| e.code, |_| "granted").to_owned(),
     };
     tokio::task::block_in_place(|| state.record(entry)).map_err(ApiError::audit_unavailable)?;
-    result.map(|(_, report)| Json(report))
+    result.map(Json)
 }
 
 /// The destination the collective approved `operation` to be exported to, now.

@@ -175,9 +175,11 @@ async fn the_node_exports_only_what_the_collective_approved_for_export() {
     assert_eq!(export(&node, EXPORTED).await.1["code"], "code_revoked");
     assert!(kept(&destination, EXPORTED).await.is_empty(), "a revoked export delivers nothing");
 
-    let outcomes: Vec<String> = node.records_for("export.deliver").into_iter().map(|r| r.entry.outcome).collect();
-    assert!(outcomes.iter().all(|o| o != "granted"), "every refusal is audited as such: {outcomes:?}");
-    assert!(outcomes.contains(&"delivery_refused".to_owned()));
+    let records = node.records_for("export.deliver");
+    let outcomes: Vec<&str> = records.iter().map(|r| r.entry.outcome.as_str()).collect();
+    assert!(outcomes.iter().all(|o| *o != "granted"), "every refusal is audited as such: {outcomes:?}");
+    let refused = records.iter().find(|r| r.entry.outcome == "delivery_refused").unwrap();
+    assert_eq!(refused.entry.code_digest, Some(unasked), "a refusal names the code it was for");
 }
 
 /// A delivery as a collective node makes it: `ciphertext` signed by `sender` for `to`.
