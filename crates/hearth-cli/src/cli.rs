@@ -61,9 +61,10 @@ pub enum Command {
         /// The collective node's URL.
         #[arg(long, value_name = "URL")]
         server: String,
-        /// The collective node's address: refuse to send if the server is another node.
+        /// The collective node's server address: nothing is sent unless the server at URL
+        /// is this node and serves the recipient it registered on chain.
         #[arg(long, value_name = "ADDRESS")]
-        collective: Option<alloy_primitives::Address>,
+        collective: alloy_primitives::Address,
         /// Files to contribute.
         #[arg(required = true)]
         files: Vec<std::path::PathBuf>,
@@ -351,13 +352,13 @@ pub enum LivenessCommand {
         /// The kept file's id on the server.
         file_id: u64,
     },
-    /// Claim the rewards the acting wallet (HEARTH_MEMBER_KEY, or the owner) accrued.
+    /// Claim the rewards the owner's contributions accrued (the wallet `commit` registers with).
     Claim {
         /// The collective's LivenessRegistry.
         #[arg(long, value_name = "ADDRESS")]
         registry: Option<alloy_primitives::Address>,
     },
-    /// The acting wallet's contributions, their recent results and its unclaimed rewards.
+    /// The owner's contributions, their recent results and the unclaimed rewards.
     Status {
         /// The collective's LivenessRegistry.
         #[arg(long, value_name = "ADDRESS")]

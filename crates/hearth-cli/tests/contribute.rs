@@ -97,9 +97,14 @@ fn end_to_end(dir: &Path, data: &Path, node: &str, backend: &Backend) {
     );
     assert_refused(&refused, "not the collective's node");
     let missing = dir.join("missing.txt");
-    let refused = as_member(data, MEMBER_KEYS[0], &["contribute", "--server", &url, missing.to_str().unwrap()]);
+    let refused = as_member(
+        data,
+        MEMBER_KEYS[0],
+        &["contribute", "--server", &url, "--collective", node, missing.to_str().unwrap()],
+    );
     assert_refused(&refused, "missing.txt");
-    let keyless = common::hearth(data, &["contribute", "--server", &url, elsewhere.to_str().unwrap()]);
+    let keyless =
+        common::hearth(data, &["contribute", "--server", &url, "--collective", node, elsewhere.to_str().unwrap()]);
     assert_refused(&keyless, "HEARTH_MEMBER_KEY");
 
     let app_dir = dir.join("requester");
@@ -195,14 +200,21 @@ fn a_url_serving_another_key_than_the_node_registered_gets_nothing() {
         as_member(&data, MEMBER_KEYS[0], &[&["contribute", "--server", url][..], extra, &[file]].concat())
     };
 
-    assert_refused(&contribute(&unrelated_url, &[]), "is not registered in ServerRegistry");
-    assert_refused(&contribute(&unrelated_url, &["--collective", &node]), "not the collective's node");
-
-    // A man in the middle: the node's identity, with its own key in place of the node's.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let fetch = |url: String| runtime.block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() });
     let honest: serde_json::Value = serde_json::from_str(&fetch(format!("{node_url}/v1/identity"))).unwrap();
     let theirs: serde_json::Value = serde_json::from_str(&fetch(format!("{unrelated_url}/v1/identity"))).unwrap();
+    let unnamed = contribute(&unrelated_url, &[]);
+    assert_eq!(unnamed.status.code(), Some(2), "the node must be named");
+    assert!(String::from_utf8_lossy(&unnamed.stderr).contains("--collective"));
+    let unrelated_node = theirs["server"].as_str().unwrap();
+    assert_refused(
+        &contribute(&unrelated_url, &["--collective", unrelated_node]),
+        "is not registered in ServerRegistry",
+    );
+    assert_refused(&contribute(&unrelated_url, &["--collective", &node]), "not the collective's node");
+
+    // A man in the middle: the node's identity, with its own key in place of the node's.
     let mut forged = honest.clone();
     forged["recipient"] = theirs["recipient"].clone();
     let (impostor_url, seen) = impostor(forged.to_string());
@@ -218,6 +230,7 @@ fn a_url_serving_another_key_than_the_node_registered_gets_nothing() {
 
     // A data directory without the chain cannot check, so sends nothing.
     let chainless = dir.path().join("chainless");
-    let refused = as_member(&chainless, MEMBER_KEYS[0], &["contribute", "--server", &node_url, file]);
+    let refused =
+        as_member(&chainless, MEMBER_KEYS[0], &["contribute", "--server", &node_url, "--collective", &node, file]);
     assert_refused(&refused, "cannot check the node");
 }

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod liveness;
 mod merkle;
 pub mod metrics;
+mod outbound;
 pub mod permission;
 pub mod ratelimit;
 pub mod router;

@@ -27,8 +27,8 @@ use crate::secrets;
 /// 1 MiB for age's framing (16 bytes per 64 KiB chunk plus the header).
 pub const CONTRIBUTION_BYTES_MAX: u64 = hearth_server::config::BODY_BYTES_MAX as u64 - 1024 * 1024;
 
-/// `hearth contribute --server URL [--collective NODE] FILE...`
-pub async fn run(data_dir: &Path, server: &str, node: Option<Address>, files: &[PathBuf]) -> Result<(), CliError> {
+/// `hearth contribute --server URL --collective NODE FILE...`
+pub async fn run(data_dir: &Path, server: &str, node: Address, files: &[PathBuf]) -> Result<(), CliError> {
     let key = secrets::from_env(secrets::MEMBER_KEY_ENV).ok_or_else(|| {
         CliError::Missing(format!("set {} to the member's private key (hex)", secrets::MEMBER_KEY_ENV))
     })?;
@@ -37,9 +37,8 @@ pub async fn run(data_dir: &Path, server: &str, node: Option<Address>, files: &[
         Wallet::from_hex(key.expose_secret())?
     };
     let client = Client::connect(server, wallet.clone()).await?;
-    if let Some(node) = node
-        && client.identity.server != node
-    {
+    // Without naming the node, any registered server answering at URL would pass.
+    if client.identity.server != node {
         return Err(CliError::Missing(format!(
             "the server at {server} is node {}, not the collective's node {node}",
             client.identity.server

@@ -80,7 +80,8 @@ pub async fn commit(
 pub async fn claim(data_dir: &Path, registry_arg: Option<Address>) -> Result<(), CliError> {
     let node = Node::load(data_dir)?;
     let registry = registry(&node, registry_arg)?;
-    let wallet = node.member_wallet()?;
+    // The owner's wallet, as for `commit`: rewards accrue to whoever registered.
+    let wallet = node.owner_wallet()?;
     let contracts = node.contracts().await?;
     let liveness = Liveness::at(contracts.chain().as_ref(), registry).await?;
     let paid = liveness.claim(&wallet).await?;
@@ -110,7 +111,7 @@ struct ContributionStatus {
 pub async fn status(data_dir: &Path, registry_arg: Option<Address>, json: bool) -> Result<(), CliError> {
     let node = Node::load(data_dir)?;
     let registry = registry(&node, registry_arg)?;
-    let contributor = node.member_wallet()?.address();
+    let contributor = node.owner_wallet()?.address();
     let contracts = node.contracts().await?;
     let l = Liveness::at(contracts.chain().as_ref(), registry).await?;
     let epoch = l.current_epoch().await?;

@@ -99,15 +99,12 @@ impl HttpAnswerer {
         }
         // Without the URL: a registered URL may carry credentials.
         let failed = |e: reqwest::Error| unanswered(format!("server {server}: {}", e.without_url()));
-        let mut response = request.send().await.map_err(failed)?;
+        let response = request.send().await.map_err(failed)?;
         let status = response.status();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if bytes.len() + chunk.len() > ANSWER_RESPONSE_BYTES_MAX {
-                return Err(unanswered(format!("server {server}: answer over {ANSWER_RESPONSE_BYTES_MAX} B")));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let bytes = crate::outbound::read_capped(response, ANSWER_RESPONSE_BYTES_MAX)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| unanswered(format!("server {server}: answer over {ANSWER_RESPONSE_BYTES_MAX} B")))?;
         if !status.is_success() {
             let quoted = String::from_utf8_lossy(&bytes[..bytes.len().min(REFUSAL_QUOTED_BYTES_MAX)]).into_owned();
             return Err(unanswered(format!("server {server} refused ({status}): {quoted}")));

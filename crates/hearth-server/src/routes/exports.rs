@@ -42,8 +42,11 @@ use crate::state::AppState;
 pub const EXPORT_FILES_MAX: usize = 10_000;
 /// Longest the delivery of one file may take, in seconds.
 pub const DELIVERY_SECS_MAX: u64 = 120;
-/// How long the signature on one delivery stays valid, in seconds.
-pub const DELIVERY_LIFETIME_SECS: u64 = 60;
+/// How long the signature on one delivery stays valid, in seconds: as long as a delivery
+/// may take, since the destination checks it after the whole body arrived.
+pub const DELIVERY_LIFETIME_SECS: u64 = DELIVERY_SECS_MAX;
+/// Largest answer read from a destination (its kept file's metadata, or a refusal), in bytes.
+pub const DESTINATION_ANSWER_BYTES_MAX: usize = 64 * 1024;
 /// Prefix of the scopes imported files are kept in.
 pub const IMPORTS_SCOPE_PREFIX: &str = "imports";
 
@@ -95,24 +98,30 @@ pub async fn export(
 ) -> Result<Json<ExportReport>, ApiError> {
     let request: Result<ExportRequest, _> = serde_json::from_slice(&call.body);
     let operation = request.as_ref().ok().map(|r| r.operation);
-    let mut delivered = Vec::new();
-    let result = match request {
-        Ok(r) => deliver_all(&state, r.operation, &mut delivered).await,
-        Err(e) => Err(ApiError::bad_request("malformed_body", format!("expected {{\"operation\": DIGEST}}: {e}"))),
-    };
-    let entry = Entry {
-        actor: call.caller,
-        action: "export.deliver".to_owned(),
-        grant_id: None,
-        files: delivered.iter().map(|d| d.source_sha256).collect(),
-        // Also on a refusal: a partial export's files are audited with the code they went out for.
-        code_digest: operation,
-        params_hash: None,
-        result_hash: None,
-        outcome: result.as_ref().map_or_else(|e| e.code, |_| "granted").to_owned(),
-    };
-    tokio::task::block_in_place(|| state.record(entry)).map_err(ApiError::audit_unavailable)?;
-    result.map(Json)
+    let caller = call.caller;
+    // A task of its own: if the request times out or the client goes away, the export
+    // still ends and its audit record is still written.
+    let task = tokio::spawn(async move {
+        let mut delivered = Vec::new();
+        let result = match request {
+            Ok(r) => deliver_all(&state, r.operation, &mut delivered).await,
+            Err(e) => Err(ApiError::bad_request("malformed_body", format!("expected {{\"operation\": DIGEST}}: {e}"))),
+        };
+        let entry = Entry {
+            actor: caller,
+            action: "export.deliver".to_owned(),
+            grant_id: None,
+            files: delivered.iter().map(|d| d.source_sha256).collect(),
+            // Also on a refusal: a partial export's files are audited with the code they went out for.
+            code_digest: operation,
+            params_hash: None,
+            result_hash: None,
+            outcome: result.as_ref().map_or_else(|e| e.code, |_| "granted").to_owned(),
+        };
+        tokio::task::block_in_place(|| state.record(entry)).map_err(ApiError::audit_unavailable)?;
+        result
+    });
+    task.await.map_err(ApiError::internal)?.map(Json)
 }
 
 /// The destination the collective approved `operation` to be exported to, now.
@@ -194,8 +203,16 @@ async fn deliver_all(
         };
         let response = request.send().await.map_err(unreachable)?;
         let status = response.status();
+        let answer = crate::outbound::read_capped(response, DESTINATION_ANSWER_BYTES_MAX).await.map_err(unreachable)?;
+        let answer = answer.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "destination_unreachable",
+                format!("the destination at {url} answered more than {DESTINATION_ANSWER_BYTES_MAX} B"),
+            )
+        })?;
         if !status.is_success() {
-            let v: serde_json::Value = response.json().await.unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
             return Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 "delivery_refused",
@@ -208,7 +225,13 @@ async fn deliver_all(
                 ),
             ));
         }
-        let kept: FileMeta = response.json().await.map_err(unreachable)?;
+        let kept: FileMeta = serde_json::from_slice(&answer).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "destination_unreachable",
+                format!("the destination at {url} did not answer with the kept file: {e}"),
+            )
+        })?;
         delivered.push(Delivered { source_sha256: meta.sha256, sha256: kept.sha256, id: kept.id });
     }
     Ok(ExportReport { operation, destination, url, scope: imports_scope(operation), files: delivered.clone() })

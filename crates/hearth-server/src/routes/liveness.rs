@@ -27,6 +27,9 @@ use crate::state::AppState;
 
 /// Most chunk bytes one answer carries (its JSON is about twice this, in hex).
 pub const ANSWER_CHUNK_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// Largest kept file liveness covers, in bytes: answers are proved from the whole file in
+/// memory.
+pub const KEPT_FILE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 
 /// `POST /v1/owner/liveness` body: the contribution `contribution_id` of `registry` is the
 /// kept file `file_id`.
@@ -105,9 +108,17 @@ pub async fn keep(
     Ok((StatusCode::CREATED, Json(kept)))
 }
 
-/// The kept file's ciphertext, whole (the store checks its size and sha256 at the end).
+/// The kept file's ciphertext, whole (the store checks its size and sha256 at the end);
+/// refused above [`KEPT_FILE_BYTES_MAX`], before anything is read.
 async fn read_kept(state: &AppState, file_id: u64) -> Result<Vec<u8>, ApiError> {
     let (meta, mut blob) = state.store.open_blob(file_id).await?;
+    if meta.size > KEPT_FILE_BYTES_MAX {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "kept_file_too_large",
+            format!("file {file_id} has {} B; liveness covers files of at most {KEPT_FILE_BYTES_MAX} B", meta.size),
+        ));
+    }
     let mut ciphertext = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
     blob.read_to_end(&mut ciphertext).await.map_err(|e| {
         ApiError::new(StatusCode::CONFLICT, "not_kept", format!("file {file_id} cannot be read whole: {e}"))

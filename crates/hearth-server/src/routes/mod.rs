@@ -156,6 +156,7 @@ pub fn audited<T>(
 /// A signed upload from someone other than the owner (a member's contribution, a
 /// collective's delivery): authenticates it, lets `keep` check and keep the file, and
 /// audits the outcome under `action`, a failed authentication under the claimed signer.
+/// A kept file whose record cannot be written is removed again and the answer is 503.
 pub async fn audited_upload(
     state: &AppState,
     action: &str,
@@ -169,8 +170,17 @@ pub async fn audited_upload(
     };
     let kept = keep(&call).await;
     let files = kept.as_ref().map(|m| vec![m.sha256]).unwrap_or_default();
-    let meta = audited(state, call.caller, action, None, files, kept)?;
-    Ok((StatusCode::CREATED, axum::Json(meta)))
+    let outcome = kept.as_ref().map_or_else(|e| e.code, |_| "granted");
+    if let Err(unaudited) = audit(state, call.caller, action, None, files, outcome) {
+        // No record, nothing kept: a file must not sit in the store without its record.
+        if let Ok(meta) = &kept
+            && let Err(e) = state.store.delete(meta.id).await
+        {
+            tracing::error!(file = meta.id, error = %e, "an upload whose audit failed could not be removed");
+        }
+        return Err(unaudited);
+    }
+    kept.map(|meta| (StatusCode::CREATED, axum::Json(meta)))
 }
 
 /// What an upload that must open with this server's key answers when it does not:

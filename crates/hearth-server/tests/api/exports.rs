@@ -249,3 +249,28 @@ async fn the_destination_keeps_only_approved_deliveries_that_open_with_its_key()
     assert_eq!(outcomes.iter().filter(|o| *o == "granted").count(), 1, "each refusal audited: {outcomes:?}");
     assert_eq!(outcomes.len(), 11);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_that_answers_without_end_is_cut_off() {
+    let Setup { node, dao, .. } = setup(None).await;
+    // A fault a real hearth server cannot make: a registered destination whose answer never
+    // stops growing (a megabyte stands for it).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let flood = axum::Router::new().route(
+        "/v1/imports",
+        axum::routing::post(|| async { (axum::http::StatusCode::CREATED, vec![b' '; 1024 * 1024]) }),
+    );
+    tokio::spawn(async move { axum::serve(listener, flood).await });
+    let hostile = Wallet::random();
+    let recipient = Identity::generate().to_public().to_string();
+    node.contracts.servers().register(&node.state().server, &hostile, &recipient, &url).await.unwrap();
+    dao.approve(&node, EXPORTED, Some(hostile.address())).await;
+
+    let (status, refused) = export(&node, EXPORTED).await;
+    assert_eq!((status, refused["code"].as_str()), (502, Some("destination_unreachable")), "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("answered more than"), "{refused}");
+    let audited = node.records_for("export.deliver");
+    assert_eq!(audited.last().unwrap().entry.outcome, "destination_unreachable");
+    assert!(audited.last().unwrap().entry.files.is_empty(), "no file counts as delivered");
+}
