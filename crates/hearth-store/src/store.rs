@@ -271,6 +271,24 @@ impl Store {
         self.db("list", move |conn| meta::list(conn, &filter, after_id, limit)).await
     }
 
+    /// Every committed file `scope` covers (as for [`list`](Self::list)), by id, paging
+    /// through them; `None` as soon as there are more than `files_max`.
+    pub async fn list_all(&self, scope: Option<&str>, files_max: usize) -> Result<Option<Vec<FileMeta>>> {
+        let mut all = Vec::new();
+        loop {
+            let after = all.last().map_or(0, |m: &FileMeta| m.id);
+            let page = self.list(scope, after, LIST_PAGE_SIZE_MAX).await?;
+            let last_page = page.len() < LIST_PAGE_SIZE_MAX;
+            all.extend(page);
+            if all.len() > files_max {
+                return Ok(None);
+            }
+            if last_page {
+                return Ok(Some(all));
+            }
+        }
+    }
+
     /// Deletes file `id`: its row in one transaction, then its blob. Once the row is gone
     /// the file is deleted; a blob that cannot be removed now is removed by the next
     /// open's recovery.

@@ -11,7 +11,7 @@ use alloy_primitives::B256;
 use hearth_chain::{Contracts, Wallet};
 use hearth_core::{Clock, Scope, SystemClock, validate_pattern};
 use hearth_crypto::{CryptoError, ServerKeys};
-use hearth_store::{FileMeta, LIST_PAGE_SIZE_MAX, NewFile, Staged, Store};
+use hearth_store::{FileMeta, NewFile, Staged, Store};
 use serde::Serialize;
 use tokio::io::AsyncRead;
 use tokio_util::io::SyncIoBridge;
@@ -273,19 +273,8 @@ async fn register_and_commit(
 }
 
 async fn list_all(store: &Store, scope: Option<&str>) -> Result<Vec<FileMeta>, CliError> {
-    let mut all = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.list(scope, after, LIST_PAGE_SIZE_MAX).await?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        let full = page.len() == LIST_PAGE_SIZE_MAX;
-        all.extend(page);
-        if !full {
-            break;
-        }
-    }
-    Ok(all)
+    // A local listing of one's own store: no bound but the store's.
+    Ok(store.list_all(scope, usize::MAX).await?.unwrap_or_default())
 }
 
 /// `hearth data ls`.

@@ -17,9 +17,6 @@ use crate::audit::Entry;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Files listed per page while collecting a job's inputs.
-const INPUT_PAGE_FILES: usize = 256;
-
 /// Why a job ended without a result: its phase and a stable reason code.
 struct Stop {
     phase: Phase,
@@ -214,17 +211,9 @@ async fn app_recipient(state: &Arc<AppState>, app: Address) -> Result<Recipient,
 
 /// Every file of the job's scope, decrypted into memory, with its ciphertext hash.
 async fn decrypt_inputs(state: &Arc<AppState>, job: &JobRecord) -> Result<(Inputs, Vec<B256>), Stop> {
-    let mut metas = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.list(Some(&job.scope), after, INPUT_PAGE_FILES).await.map_err(ApiError::from)?;
-        let Some(last) = page.last() else { break };
-        after = last.id;
-        metas.extend(page.into_iter().filter(|m| m.scope == job.scope));
-        if metas.len() > JOB_INPUT_FILES_MAX {
-            return Err(Stop::failed("too_many_inputs"));
-        }
-    }
+    let listed = state.store.list_all(Some(&job.scope), JOB_INPUT_FILES_MAX).await.map_err(ApiError::from)?;
+    let metas: Vec<_> =
+        listed.ok_or_else(|| Stop::failed("too_many_inputs"))?.into_iter().filter(|m| m.scope == job.scope).collect();
     let input_bytes: u64 = metas.iter().map(|m| m.size).sum();
     if input_bytes > state.jobs.config().input_bytes_max {
         return Err(Stop::failed("inputs_too_large"));

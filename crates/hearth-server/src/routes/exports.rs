@@ -239,23 +239,13 @@ async fn deliver_all(
 
 /// Every contribution, at most [`EXPORT_FILES_MAX`].
 async fn contributions(state: &AppState) -> Result<Vec<FileMeta>, ApiError> {
-    let mut files = Vec::new();
-    loop {
-        let after = files.last().map_or(0, |m: &FileMeta| m.id);
-        let page = state.store.list(Some(CONTRIBUTIONS_SCOPE), after, hearth_store::LIST_PAGE_SIZE_MAX).await?;
-        let last_page = page.len() < hearth_store::LIST_PAGE_SIZE_MAX;
-        files.extend(page);
-        if files.len() > EXPORT_FILES_MAX {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "export_too_large",
-                format!("the dataset has more than {EXPORT_FILES_MAX} files"),
-            ));
-        }
-        if last_page {
-            return Ok(files);
-        }
-    }
+    state.store.list_all(Some(CONTRIBUTIONS_SCOPE), EXPORT_FILES_MAX).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "export_too_large",
+            format!("the dataset has more than {EXPORT_FILES_MAX} files"),
+        )
+    })
 }
 
 /// File `id`'s ciphertext, re-encrypted from this server's key to `recipient` alone.

@@ -133,6 +133,12 @@ async fn list_pages_by_id_and_matches_scope_patterns(fx: Fixture) {
     assert_eq!(ids(store.list(Some("messages.*"), 2, 1).await.unwrap()), [4]);
     assert_eq!(ids(store.list(Some("messages.*"), 4, 100).await.unwrap()), [5]);
     assert!(store.list(Some("nothing"), 0, 100).await.unwrap().is_empty());
+
+    // Every file at once, up to a bound.
+    assert_eq!(store.list_all(None, 7).await.unwrap(), Some(all.clone()));
+    assert_eq!(store.list_all(None, 6).await.unwrap(), None, "one over the bound");
+    assert_eq!(store.list_all(Some("messages.*"), 3).await.unwrap().map(ids), Some(vec![2, 4, 5]));
+    assert_eq!(store.list_all(Some("nothing"), 0).await.unwrap(), Some(vec![]));
     for bad in ["mess*", "Messages", "a..b", ""] {
         assert!(
             matches!(store.list(Some(bad), 0, 10).await, Err(StoreError::Invalid { what: "scope pattern", .. })),
