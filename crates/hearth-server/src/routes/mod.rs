@@ -80,6 +80,27 @@ fn auth_error(e: crate::auth::AuthError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
+/// A request verified as signed (by anyone); extracts last (it reads the body). For
+/// handlers that do not audit a failed authentication.
+pub struct Signed {
+    /// The verified call.
+    pub call: Call,
+    /// The request target as sent.
+    pub uri: Uri,
+}
+
+impl axum::extract::FromRequest<std::sync::Arc<AppState>> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &std::sync::Arc<AppState>) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let uri =
+            parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
+        let call = authenticate(state, &parts.method, &uri, &parts.headers, body).await?;
+        Ok(Signed { call, uri })
+    }
+}
+
 /// A request verified as signed by the owner; extracts last (it reads the body).
 pub struct Owner {
     /// The verified call.
@@ -92,10 +113,7 @@ impl axum::extract::FromRequest<std::sync::Arc<AppState>> for Owner {
     type Rejection = ApiError;
 
     async fn from_request(request: axum::extract::Request, state: &std::sync::Arc<AppState>) -> Result<Self, ApiError> {
-        let (parts, body) = request.into_parts();
-        let uri =
-            parts.extensions.get::<axum::extract::OriginalUri>().map_or_else(|| parts.uri.clone(), |o| o.0.clone());
-        let call = authenticate(state, &parts.method, &uri, &parts.headers, body).await?;
+        let Signed { call, uri } = Signed::from_request(request, state).await?;
         require_owner(state, &call)?;
         Ok(Owner { call, uri })
     }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Call, audited, authenticate, claimed};
+use super::{Call, Signed, audited, authenticate, claimed};
 use crate::error::ApiError;
 use crate::jobs::{self, JobRecord, PARAMS_BYTES_MAX, Phase, PhaseTime};
 use crate::state::AppState;
@@ -160,13 +160,9 @@ fn visible(state: &AppState, call: &Call, id: &str) -> Result<JobRecord, ApiErro
 /// `GET /v1/operations/{id}`: phase, times, reason, and the result once it succeeded.
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    Signed { call, .. }: Signed,
 ) -> Result<Json<OperationStatus>, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
     let job = visible(&state, &call, &id)?;
     let result = if job.phase == Phase::Succeeded {
         let sealed = tokio::task::block_in_place(|| state.jobs.store().sealed_result(&id))
@@ -184,13 +180,9 @@ pub async fn status(
 /// `POST /v1/operations/{id}/cancel`: stops a job that has not ended (202); 409 if it has.
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Body,
+    Signed { call, .. }: Signed,
 ) -> Result<(StatusCode, Json<OperationStatus>), ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
     let job = visible(&state, &call, &id)?;
     let cancelled = if job.phase.is_terminal() {
         Err(ApiError::new(StatusCode::CONFLICT, "already_finished", format!("the job ended as {}", job.phase.as_str())))
@@ -206,13 +198,9 @@ pub async fn cancel(
 /// `GET /v1/operations/{id}/files/{name}`: an output file, encrypted to the app.
 pub async fn file(
     State(state): State<Arc<AppState>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     Path((id, name)): Path<(String, String)>,
-    body: Body,
+    Signed { call, .. }: Signed,
 ) -> Result<Response, ApiError> {
-    let call = authenticate(&state, &method, &uri, &headers, body).await?;
     visible(&state, &call, &id)?;
     let ciphertext = tokio::task::block_in_place(|| state.jobs.store().file(&id, &name))
         .map_err(ApiError::internal)?
