@@ -180,9 +180,10 @@ async fn deliver_all(
         .map_err(ApiError::internal)?;
     let signer = RequestSigner::new(state.server.clone(), destination, state.contracts.chain_id());
     let registry = collective.code().address();
-    for meta in files {
-        // A revocation, or an approval moved to another destination, stops the export here.
-        if export_destination(collective, operation).await? != destination {
+    for (i, meta) in files.into_iter().enumerate() {
+        // A revocation, or an approval moved to another destination, stops the export here
+        // (the first file goes out on the approval read above).
+        if i > 0 && export_destination(collective, operation).await? != destination {
             return Err(ApiError::forbidden("code_not_approved", "the export's destination changed mid-export"));
         }
         let ciphertext = reencrypt(state, meta.id, recipient.clone()).await?;
