@@ -280,6 +280,20 @@ async fn unsigned_forged_replayed_or_foreign_challenge_requests_are_refused_and_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_kept_file_over_the_liveness_bound_is_refused_before_it_is_read() {
+    use tokio::io::AsyncReadExt;
+    let st = setup().await;
+    let (_, id) = keep(&st, &bytes(9, 6 * CHUNK_BYTES)).await;
+    let store = &st.s.state().store;
+    let over = hearth_server::routes::liveness::KEPT_FILE_BYTES_MAX + 1;
+    let staged = store.stage(tokio::io::repeat(7).take(over)).await.unwrap();
+    let huge = store.commit(staged, NewFile::now("journal", "huge.age")).await.unwrap();
+    let body = serde_json::json!({ "registry": st.c.liveness().address(), "contribution_id": id, "file_id": huge.id });
+    let request = st.s.signed(&st.s.signer(&st.s.owner), "POST", "/v1/owner/liveness", body.to_string().into_bytes());
+    assert_eq!(refusal(st.s.send(request).await).await, (413, "kept_file_too_large".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_contributor_is_recorded_as_failed_and_the_epoch_goes_on() {
     let st = setup().await;
     // Someone else whose trusted server is registered at a port nothing listens on.
